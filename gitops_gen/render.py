@@ -1,0 +1,145 @@
+"""Render the gitops tree from specs with Jinja2 templates.
+
+Two guarantees hold whatever a spec contains:
+- every `{{ expression }}` is emitted as a YAML scalar or JSON flow collection (the
+  Environment's `finalize`), so a value like "x\\nkind: Secret" stays one string and can
+  never add keys or documents; spec strings are data, never template source;
+- every rendered file is parsed and written again by `yamlemit`, so the bytes are
+  canonical (deterministic, byte-identical across runs) and YAML-1.1 safe for Argo CD.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import jinja2
+import yaml
+
+from gitops_gen.errors import InputError
+from gitops_gen.model import RenderedFile
+from gitops_gen.platform import CONFIG_FILE, GENERATED_MARK, TEMPLATE_DIR, OutputRule, Platform
+from gitops_gen.spec import CustomerSpec
+from gitops_gen.yamlemit import dump_documents
+
+
+class _LenientLookupStrictOutput(jinja2.ChainableUndefined, jinja2.StrictUndefined):
+    """`customer.image.tag | default(x)` works when `image` is absent; printing an
+    undefined value still fails, so a typo in a template cannot become an empty string."""
+
+
+def _finalize(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined):
+        return str(value)  # StrictUndefined raises here
+    return json.dumps(value, ensure_ascii=True, sort_keys=False)
+
+
+@dataclass
+class Renderer:
+    platform: Platform
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        return jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.platform.path(TEMPLATE_DIR)),
+            undefined=_LenientLookupStrictOutput,
+            finalize=_finalize,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
+
+    def render_customer(self, spec: CustomerSpec) -> list[RenderedFile]:
+        context = customer_context(self.platform, spec)
+        header = f"{GENERATED_MARK} from {spec.path}; edit the spec, then run `gitops-gen compile`"
+        overrides = spec.data
+        return [
+            self._render(rule, rule.path_for(spec.name), context, header, spec.name, overrides)
+            for rule in self.platform.customer_outputs()
+        ]
+
+    def render_platform(self) -> list[RenderedFile]:
+        context = {"platform": self.platform.config}
+        header = f"{GENERATED_MARK} from {CONFIG_FILE}; edit it, then run `gitops-gen compile`"
+        return [
+            self._render(rule, rule.path_for(None), context, header, None, {})
+            for rule in self.platform.platform_outputs()
+        ]
+
+    def render_all(self, specs: Iterable[CustomerSpec]) -> list[RenderedFile]:
+        files = self.render_platform()
+        for spec in specs:
+            files.extend(self.render_customer(spec))
+        return files
+
+    def _render(
+        self,
+        rule: OutputRule,
+        path: str,
+        context: Mapping[str, Any],
+        header: str,
+        customer: str | None,
+        spec_data: Mapping[str, Any],
+    ) -> RenderedFile:
+        where = f"{TEMPLATE_DIR}/{rule.template}"
+        try:
+            text = self.env.get_template(rule.template).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            message = f"{where}:{exc.lineno}: template syntax error: {exc.message}"
+            raise InputError(message) from None
+        except jinja2.TemplateNotFound:
+            raise InputError(f"{where}: template not found (named in {CONFIG_FILE})") from None
+        except jinja2.UndefinedError as exc:
+            raise InputError(f"{where}: {exc.message} (rendering {path})") from None
+        docs = _parse_rendered(text, where, path)
+        if rule.overrides and spec_data.get(rule.overrides):
+            docs[0] = deep_merge(docs[0], spec_data[rule.overrides])
+        content = f"# {header.removeprefix('# ')}\n{dump_documents(docs)}"
+        return RenderedFile(path=path, content=content.encode("utf-8"), customer=customer)
+
+
+def customer_context(platform: Platform, spec: CustomerSpec) -> dict[str, Any]:
+    """What a customer template sees. Sizing/env defaults are the templates' business."""
+    return {
+        "name": spec.name,
+        "namespace": spec.namespace,
+        "host": spec.host,
+        "spec_file": spec.path,
+        "customer": spec.data,
+        "tier": spec.tier,
+        "platform": platform.config,
+        "defaults": platform.config.get("defaults", {}),
+    }
+
+
+def _parse_rendered(text: str, where: str, path: str) -> list[Any]:
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+    except yaml.YAMLError as exc:
+        raise InputError(f"{where}: renders invalid YAML for {path}: {exc}") from None
+    if not docs or not all(isinstance(d, dict) for d in docs):
+        raise InputError(f"{where}: must render one or more YAML mappings ({path})")
+    return docs
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Override wins; mappings merge key by key; lists and scalars are replaced whole."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def files_by_path(files: Sequence[RenderedFile]) -> dict[str, RenderedFile]:
+    out: dict[str, RenderedFile] = {}
+    for rendered in files:
+        if rendered.path in out:
+            raise InputError(f"two templates render the same file {rendered.path}")
+        out[rendered.path] = rendered
+    return out

@@ -1,0 +1,178 @@
+"""Customer specs: `customers/<name>.yaml`, loaded with line numbers and validated.
+
+Every problem is an `InputError` naming `customers/x.yaml:LINE: field: problem`; the
+specs of a repo are checked together so one run reports them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops_gen.errors import InputError
+from gitops_gen.platform import CUSTOMER_SCHEMA, Platform
+from gitops_gen.schemacheck import schema_errors
+from gitops_gen.yamlio import LoadedYaml, PathPart, load_mapping, parse_mapping, to_plain
+
+NAME_MAX = 40
+_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_SECRET_KEY = re.compile(
+    r"(?i)(passw(or)?d|secret|token|api[-_]?key|private[-_]?key|credential|auth)"
+)
+_SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^/\s@]+@|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+
+
+@dataclass(frozen=True)
+class CustomerSpec:
+    """A validated customer spec and what the platform derives from it."""
+
+    name: str
+    path: str  # repo-relative
+    data: dict[str, Any]  # plain data as written in the spec
+    namespace: str
+    host: str
+    tier: dict[str, Any]
+
+    @property
+    def subdomain(self) -> str:
+        return str(self.data.get("subdomain") or self.name)
+
+    @property
+    def tier_name(self) -> str:
+        return str(self.data.get("tier") or "")
+
+    @property
+    def pinned(self) -> bool:
+        return bool((self.data.get("image") or {}).get("pinned", False))
+
+
+def check_name(name: str) -> None:
+    """Refuse anything but a DNS-1123 label: it becomes a namespace, a host and a path."""
+    shown = json.dumps(name)
+    if not name:
+        raise InputError("customer name is empty")
+    if len(name) > NAME_MAX:
+        raise InputError(f"customer name {shown[:50]}… is {len(name)} characters; at most "
+                         f"{NAME_MAX} are allowed")
+    if not _LABEL.fullmatch(name):
+        raise InputError(
+            f"customer name {shown} is not a DNS-1123 label: lowercase letters, digits and "
+            "'-', starting with a letter and ending with a letter or digit"
+        )
+
+
+def load_spec(platform: Platform, name: str) -> CustomerSpec:
+    check_name(name)
+    rel = platform.spec_path(name)
+    path = platform.path(rel)
+    if not path.is_file():
+        known = ", ".join(platform.customer_names()) or "none yet"
+        raise InputError(f"unknown customer {name!r}: no {rel} (customers: {known})")
+    _refuse_escape(platform.root, path, rel)
+    return validate_spec(platform, load_mapping(path, rel), name)
+
+
+def parse_spec(platform: Platform, name: str, text: str) -> CustomerSpec:
+    """Validate spec text that is not on disk yet (what `add` is about to write)."""
+    return validate_spec(platform, parse_mapping(text, platform.spec_path(name)), name)
+
+
+def load_all(platform: Platform, names: Sequence[str] | None = None) -> list[CustomerSpec]:
+    """Load every spec (or those named); all problems reported together, then uniqueness."""
+    specs: list[CustomerSpec] = []
+    errors: list[str] = []
+    for name in names if names is not None else platform.customer_names():
+        try:
+            specs.append(load_spec(platform, name))
+        except InputError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise InputError("\n".join(errors))
+    return specs
+
+
+def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> CustomerSpec:
+    data = to_plain(loaded.data)
+    errors = schema_errors(loaded, data, customer_schema(platform))
+    if not errors:
+        errors.extend(_semantic_errors(platform, loaded, data, name))
+    if errors:
+        raise InputError("\n".join(errors))
+    tier_name = str(data.get("tier") or platform.default_tier)
+    subdomain = str(data.get("subdomain") or name)
+    return CustomerSpec(
+        name=name,
+        path=loaded.display,
+        data=data,
+        namespace=platform.namespace_for(name),
+        host=f"{subdomain}.{platform.domain}",
+        tier={"name": tier_name, **platform.tiers[tier_name]},
+    )
+
+
+def check_unique(specs: Sequence[CustomerSpec]) -> list[str]:
+    """Hosts must be unique across customers: two apps on one host is an outage."""
+    owners: dict[str, str] = {}
+    problems = []
+    for spec in specs:
+        other = owners.setdefault(spec.host, spec.name)
+        if other != spec.name:
+            problems.append(f"{spec.path}: subdomain: host {spec.host} is already used by "
+                            f"customer {other}")
+    return problems
+
+
+def _semantic_errors(
+    platform: Platform, loaded: LoadedYaml, data: dict[str, Any], name: str
+) -> Iterator[str]:
+    def at(path: Sequence[PathPart]) -> str:
+        line = loaded.line_of(path)
+        return f"{loaded.display}:{line}" if line else loaded.display
+
+    if data["name"] != name:
+        yield f"{at(['name'])}: name: must equal the file name {name!r}"
+    tier = data.get("tier")
+    if tier is not None and tier not in platform.tiers:
+        yield (f"{at(['tier'])}: tier: unknown tier {tier!r} "
+               f"(gitops-gen.yaml tiers: {', '.join(sorted(platform.tiers))})")
+    for path in _secret_looking(data, []):
+        field = ".".join(str(p) for p in path)
+        yield (f"{at(path)}: {field}: looks like a plaintext secret; specs must not hold "
+               "secrets: reference a Secret key under `secrets:` instead")
+
+
+def _secret_looking(node: Any, path: list[PathPart]) -> Iterator[list[PathPart]]:
+    """Paths of values that look like secrets: by their key (in env/values) or their shape."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = [*path, key]
+            if path and path[0] in ("env", "values") and _SECRET_KEY.search(str(key)) and (
+                isinstance(value, str | int | float) and value != ""
+            ):
+                yield sub
+            else:
+                yield from _secret_looking(value, sub)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _secret_looking(value, [*path, index])
+    elif isinstance(node, str) and _SECRET_VALUE.search(node):
+        yield path
+
+
+def customer_schema(platform: Platform) -> dict[str, Any]:
+    path = platform.path(CUSTOMER_SCHEMA)
+    try:
+        schema: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{CUSTOMER_SCHEMA}: cannot load the customer schema: {exc}") from None
+    return schema
+
+
+def _refuse_escape(root: Path, path: Path, rel: str) -> None:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise InputError(f"{rel}: is a symlink pointing outside the repository; refused")

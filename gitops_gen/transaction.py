@@ -1,0 +1,74 @@
+"""Change the tree as one unit: write, validate, commit — or put everything back.
+
+`add`, `remove` and `bump-image` all go through `commit_change`, so they share one
+promise: either one commit holding exactly the changed files, or the working tree, the
+index and the history exactly as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gitops_gen.errors import InputError
+from gitops_gen.gitrepo import GitRepo, Identity, require_repo
+from gitops_gen.model import Finding
+from gitops_gen.platform import Platform
+from gitops_gen.tree import TreeChange, apply
+
+Validate = Callable[[], list[Finding]]
+
+
+@dataclass
+class Outcome:
+    """What a transaction did: the commit, or the findings that stopped it."""
+
+    paths: list[str]
+    sha: str | None = None
+    findings: list[Finding] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def commit_change(
+    platform: Platform,
+    change: TreeChange,
+    message: str,
+    validate: Validate,
+    no_commit: bool,
+) -> Outcome:
+    repo = None if no_commit else require_repo(platform.root)
+    if repo is not None:
+        _refuse_dirty(repo, change.paths)
+    snapshot = apply(platform.root, change)
+    try:
+        findings = validate()
+        if findings:
+            snapshot.restore()
+            return Outcome(change.paths, findings=findings)
+        sha = repo.commit_paths(change.paths, message, identity(platform)) if repo else None
+    except BaseException:
+        # InputError, a crash or Ctrl-C: whatever happened, the tree goes back
+        snapshot.restore()
+        raise
+    return Outcome(change.paths, sha=sha)
+
+
+def identity(platform: Platform) -> Identity:
+    git_config = platform.config.get("git") or {}
+    return Identity(
+        name=str(git_config.get("authorName") or "gitops-gen"),
+        email=str(git_config.get("authorEmail") or "gitops-gen@users.noreply.invalid"),
+    )
+
+
+def _refuse_dirty(repo: GitRepo, paths: Sequence[str]) -> None:
+    dirty = repo.dirty_paths(paths)
+    if dirty:
+        listed = "\n".join(f"  {p}" for p in dirty)
+        raise InputError(
+            "these files have uncommitted changes and would be overwritten; commit or "
+            f"discard them first (or run `gitops-gen compile`, then commit):\n{listed}"
+        )

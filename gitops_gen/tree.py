@@ -1,0 +1,175 @@
+"""Writing the generated tree: only what changed, atomically, and undoably.
+
+`plan_changes` compares what the compiler wants with what is on disk; `apply` performs
+the plan (each file replaced atomically, so a killed run leaves old or new content, never
+a truncated file) and returns a `Snapshot` that puts every touched path back as it was.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitops_gen.model import Finding, RenderedFile, customer_of_path
+from gitops_gen.platform import GENERATED_MARK, Platform
+
+
+@dataclass
+class TreeChange:
+    """Repo-relative paths to write (with their new bytes) and to delete."""
+
+    writes: dict[str, bytes] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted([*self.writes, *self.deletes])
+
+    def __bool__(self) -> bool:
+        return bool(self.writes or self.deletes)
+
+
+@dataclass
+class Snapshot:
+    """The bytes (or absence) of paths before a change; `restore` puts them back."""
+
+    root: Path
+    before: dict[str, bytes | None]
+
+    def restore(self) -> None:
+        for rel, content in self.before.items():
+            path = self.root / rel
+            if content is None:
+                path.unlink(missing_ok=True)
+                _remove_empty_parents(self.root, path.parent)
+            else:
+                write_atomic(path, content)
+
+
+def take_snapshot(root: Path, paths: Iterable[str]) -> Snapshot:
+    before: dict[str, bytes | None] = {}
+    for rel in paths:
+        path = root / rel
+        before[rel] = path.read_bytes() if path.is_file() else None
+    return Snapshot(root, before)
+
+
+def plan_changes(
+    platform: Platform, wanted: Mapping[str, RenderedFile], owners: set[str | None] | None = None
+) -> TreeChange:
+    """What to write and delete so the tree holds exactly `wanted`.
+
+    Generated files not wanted any more (their customer was removed) are deleted; with
+    `owners`, only orphans generated for those customers (None = platform files) are.
+    """
+    change = TreeChange()
+    for rel, rendered in sorted(wanted.items()):
+        path = platform.path(rel)
+        if not path.is_file() or path.read_bytes() != rendered.content:
+            change.writes[rel] = rendered.content
+    for rel, owner in generated_files(platform):
+        if rel not in wanted and (owners is None or owner in owners):
+            change.deletes.append(rel)
+    return change
+
+
+def generated_files(platform: Platform) -> list[tuple[str, str | None]]:
+    """(path, customer or None) of every file in the tree that gitops-gen generated."""
+    found = []
+    for root in platform.generated_roots():
+        base = platform.path(root)
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            source = generated_from(path) if path.is_file() and not path.is_symlink() else None
+            if source is not None:
+                found.append((path.relative_to(platform.root).as_posix(), customer_of_path(source)))
+    return found
+
+
+def generated_from(path: Path) -> str | None:
+    """The source a generated file's header names (`customers/acme.yaml`,
+    `gitops-gen.yaml`); None for a file gitops-gen did not generate, which it never touches."""
+    with path.open("rb") as handle:
+        head = handle.readline(512).decode("utf-8", "replace")
+    if not head.startswith(GENERATED_MARK):
+        return None
+    return head.removeprefix(GENERATED_MARK).split(";", 1)[0].strip().removeprefix("from ")
+
+
+def apply(root: Path, change: TreeChange) -> Snapshot:
+    snapshot = take_snapshot(root, change.paths)
+    try:
+        for rel, content in change.writes.items():
+            write_atomic(root / rel, content)
+        for rel in change.deletes:
+            path = root / rel
+            path.unlink(missing_ok=True)
+            _remove_empty_parents(root, path.parent)
+    except OSError:
+        snapshot.restore()
+        raise
+    return snapshot
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _remove_empty_parents(root: Path, directory: Path) -> None:
+    root = root.resolve()
+    directory = directory.resolve()
+    while directory != root and directory.is_relative_to(root):
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def drift_findings(platform: Platform, change: TreeChange,
+                   wanted: Mapping[str, RenderedFile]) -> list[Finding]:
+    """Each difference between the tree and what `compile` would write, with a short diff."""
+    findings = []
+    for rel, content in change.writes.items():
+        path = platform.path(rel)
+        customer = wanted[rel].customer
+        if not path.is_file():
+            message = "missing: `gitops-gen compile` would create it"
+            findings.append(Finding(rel, None, customer, "drift", message))
+            continue
+        line, diff = _short_diff(path.read_bytes(), content, rel)
+        message = f"differs from what `gitops-gen compile` generates:\n{diff}"
+        findings.append(Finding(rel, line, customer, "drift", message))
+    for rel in change.deletes:
+        source = generated_from(platform.path(rel)) or ""
+        message = "generated file without a spec: `gitops-gen compile` would delete it"
+        findings.append(Finding(rel, None, customer_of_path(source), "drift", message))
+    return findings
+
+
+def _short_diff(actual: bytes, wanted: bytes, rel: str, max_lines: int = 12) -> tuple[int, str]:
+    old = actual.decode("utf-8", "replace").splitlines()
+    new = wanted.decode("utf-8", "replace").splitlines()
+    diff = list(difflib.unified_diff(old, new, f"{rel} (tree)", f"{rel} (compiled)",
+                                     n=0, lineterm=""))
+    first = next((ln for ln in diff if ln.startswith("@@")), "@@ -1 @@")
+    line = int(first.split()[1].lstrip("-").split(",")[0] or 1) or 1
+    body = diff[2:2 + max_lines]
+    if len(diff) - 2 > max_lines:
+        body.append(f"… {len(diff) - 2 - max_lines} more diff lines")
+    return line, "\n".join("    " + ln for ln in body)

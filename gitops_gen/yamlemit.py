@@ -1,0 +1,117 @@
+"""A deterministic YAML emitter whose output means the same to every parser.
+
+Argo CD, kubectl and kubeconform parse with Go's YAML, which follows YAML 1.1: unquoted
+`no`, `on`, `y` are booleans and `0755` is octal there, while Python's YAML 1.2 parsers
+read them differently. PyYAML and ruamel both write some of these unquoted. So every
+generated YAML file is written by this emitter: a string is left plain only when both
+YAML 1.1 and the conservative shape below say it is a plain string; everything else is
+double-quoted with JSON escapes (valid YAML in 1.1 and 1.2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+_PLAIN_SHAPE = re.compile(
+    r"[A-Za-z_/][A-Za-z0-9_./@-]*(:[A-Za-z0-9_./@-]+)*"
+    # Kubernetes quantities (100m, 256Mi): no YAML or Go parser reads them as numbers
+    r"|[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)"
+)
+INDENT = "  "
+# Go's yaml.v2 also reads these as booleans, where PyYAML does not (y, n).
+_YAML11_WORDS = frozenset(
+    ["y", "yes", "n", "no", "on", "off", "true", "false", "null"]
+)
+
+
+def dump_documents(docs: Sequence[Any]) -> str:
+    """YAML stream of `docs`, separated by `---`, ending with a newline."""
+    return "---\n".join(dump(doc) for doc in docs)
+
+
+def dump(data: Any) -> str:
+    lines = list(_node(data, 0)) if isinstance(data, Mapping | list) else [_scalar(data)]
+    return "\n".join(lines) + "\n"
+
+
+def _node(data: Mapping[str, Any] | list[Any], level: int) -> list[str]:
+    if isinstance(data, Mapping):
+        return _mapping(data, level)
+    return _sequence(data, level)
+
+
+def _mapping(data: Mapping[str, Any], level: int) -> list[str]:
+    if not data:
+        return [INDENT * level + "{}"]
+    out: list[str] = []
+    pad = INDENT * level
+    for key, value in data.items():
+        head = f"{pad}{_key(key)}:"
+        out.extend(_entry(head, value, level + 1))
+    return out
+
+
+def _sequence(data: list[Any], level: int) -> list[str]:
+    if not data:
+        return [INDENT * level + "[]"]
+    out: list[str] = []
+    pad = INDENT * level
+    for item in data:
+        if isinstance(item, Mapping) and item:
+            # "- key: value" with the rest of the mapping aligned under the first key
+            body = _mapping(item, level + 1)
+            out.append(f"{pad}- {body[0].lstrip()}")
+            out.extend(body[1:])
+        else:
+            out.extend(_entry(f"{pad}-", item, level + 1))
+    return out
+
+
+def _entry(head: str, value: Any, level: int) -> list[str]:
+    if isinstance(value, Mapping | list) and value:
+        return [head, *_node(value, level)]
+    if isinstance(value, Mapping):
+        return [f"{head} {{}}"]
+    if isinstance(value, list):
+        return [f"{head} []"]
+    return [f"{head} {_scalar(value)}"]
+
+
+def _key(key: Any) -> str:
+    return _string(str(key))
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return _string(str(value))
+
+
+@lru_cache(maxsize=65536)
+def _string(text: str) -> str:
+    if _is_plain_safe(text):
+        return text
+    return json.dumps(text, ensure_ascii=True)
+
+
+def _is_plain_safe(text: str) -> bool:
+    if not _PLAIN_SHAPE.fullmatch(text) or text.lower() in _YAML11_WORDS:
+        return False
+    # YAML 1.1 (PyYAML, like Go) must read it back as this very string: rules out
+    # yes/no/on/off/y/n/true/null/~ in every spelling.
+    try:
+        return bool(yaml.load(text, Loader=yaml.CSafeLoader) == text)
+    except yaml.YAMLError:
+        return False
