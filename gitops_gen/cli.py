@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -39,6 +40,30 @@ class Globals:
 pass_globals = click.make_pass_decorator(Globals)
 
 
+def _set_directory(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Globals).directory = value
+
+
+def _set_verbose(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Globals).verbose = True
+
+
+def command(name: str | None = None) -> Callable[[Callable[..., Any]], click.Command]:
+    """A subcommand that also takes -C and -v after its name (`gitops-gen add -v acme`)."""
+
+    def decorate(func: Callable[..., Any]) -> click.Command:
+        func = click.option("-C", "chdir", type=click.Path(file_okay=False, path_type=Path),
+                            expose_value=False, callback=_set_directory, is_eager=True,
+                            metavar="PATH", help="Run as if started in PATH.")(func)
+        func = click.option("-v", "--verbose", is_flag=True, expose_value=False,
+                            callback=_set_verbose, help="Say what is done.")(func)
+        return cli.command(name=name, context_settings=CONTEXT)(func)
+
+    return decorate
+
+
 @click.group(context_settings=CONTEXT)
 @click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
               default=Path("."), help="Run as if started in PATH.", metavar="PATH")
@@ -59,13 +84,14 @@ def cli(ctx: click.Context, directory: Path, verbose: bool) -> None:
     ctx.obj = Globals(directory=directory, verbose=verbose)
 
 
-@cli.command(context_settings=CONTEXT)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+@command()
+@click.argument("target", metavar="DIRECTORY", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--platform", "platform_name", metavar="NAME", help="Platform name (a DNS label).")
 @click.option("--domain", metavar="DOMAIN", help="Customers are served at <name>.DOMAIN.")
 @click.option("--no-commit", is_flag=True, help="Do not make the initial commit.")
 @pass_globals
-def init(g: Globals, directory: Path, platform_name: str | None, domain: str | None,
+def init(g: Globals, target: Path, platform_name: str | None, domain: str | None,
          no_commit: bool) -> int:
     """Scaffold a platform repo in DIRECTORY and `git init` it.
 
@@ -74,10 +100,10 @@ def init(g: Globals, directory: Path, platform_name: str | None, domain: str | N
     """
     from gitops_gen.commands import init as command
 
-    return command.run(g.console, g.directory / directory, platform_name, domain, no_commit)
+    return command.run(g.console, g.directory / target, platform_name, domain, no_commit)
 
 
-@cli.command(context_settings=CONTEXT)
+@command()
 @click.argument("name")
 @click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE",
               help="Set a spec field, e.g. --set tier=large --set env.COUNTRY=NO "
@@ -97,7 +123,7 @@ def add(g: Globals, name: str, assignments: tuple[str, ...], no_commit: bool) ->
                        validator_for_commands)
 
 
-@cli.command(context_settings=CONTEXT)
+@command()
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Remove even if the spec is not `lifecycle: retiring`.")
 @click.option("--no-commit", is_flag=True, help="Delete and validate, but do not commit.")
@@ -114,7 +140,7 @@ def remove(g: Globals, name: str, force: bool, no_commit: bool) -> int:
     return command.run(g.platform(), g.console, name, force, no_commit, validator_for_commands)
 
 
-@cli.command(name="compile", context_settings=CONTEXT)
+@command("compile")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @pass_globals
 def compile_(g: Globals, names: tuple[str, ...]) -> int:
@@ -128,7 +154,7 @@ def compile_(g: Globals, names: tuple[str, ...]) -> int:
     return command.run(g.platform(), g.console, names)
 
 
-@cli.command(context_settings=CONTEXT)
+@command()
 @click.option("--format", "output", type=click.Choice(["text", "json", "junit"]),
               default="text", show_default=True, help="Report format.")
 @click.option("--backend", type=click.Choice(["auto", "kubeconform", "embedded"]),
@@ -154,7 +180,7 @@ def validate(g: Globals, output: str, backend: str, jobs: int) -> int:
     return command.run(g.platform(), g.console, output, backend, jobs)
 
 
-@cli.command(name="list", context_settings=CONTEXT)
+@command("list")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @pass_globals

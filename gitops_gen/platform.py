@@ -80,7 +80,9 @@ class Platform:
 
     @property
     def tools(self) -> dict[str, str | None]:
-        return dict(self.config.get("tools") or {})
+        """Configured tool paths; relative ones are relative to the repo root."""
+        configured = dict(self.config.get("tools") or {})
+        return {k: str(self.root / v) if v else None for k, v in configured.items()}
 
     def namespace_for(self, name: str) -> str:
         return str(self.config.get("namespaceTemplate") or "customer-{name}").format(name=name)

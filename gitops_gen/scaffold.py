@@ -13,6 +13,7 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     ("templates", "templates"),
     ("schemas", "schemas"),
     ("gitops/chart", "gitops/chart"),
+    (".pre-commit-config.yaml", ".pre-commit-config.yaml"),
     ("scaffold", "."),
 )
 _PACKAGED = {"scaffold": "extra"}

@@ -18,7 +18,7 @@ def parse_assignment(text: str) -> tuple[list[str], Any]:
     path = path_text.strip().split(".")
     if not sep or not all(path):
         raise InputError(f"--set {text!r}: expected PATH=VALUE, e.g. --set tier=large")
-    return path, _scalar(raw, text)
+    return path, _scalar(raw)
 
 
 def apply_assignments(data: CommentedMap, assignments: Sequence[str]) -> None:
@@ -35,14 +35,18 @@ def apply_assignments(data: CommentedMap, assignments: Sequence[str]) -> None:
         node[path[-1]] = value
 
 
-def _scalar(raw: str, text: str) -> Any:
-    """YAML 1.2 scalar semantics: 3 is an int, true a bool, NO stays the string NO."""
+def _scalar(raw: str) -> Any:
+    """YAML 1.2 scalar semantics: 3 is an int, true a bool, NO stays the string NO.
+
+    Anything that is not a single scalar (`a: b`, `[1]`, text with newlines) is taken as
+    the literal string, so --set can never add structure to a spec.
+    """
     if raw == "":
         return ""
     try:
         value = YAML(typ="safe", pure=True).load(raw)
     except YAMLError:
-        raise InputError(f"--set {text!r}: value is not a valid YAML scalar") from None
+        return raw
     if isinstance(value, dict | list) or (value is None and raw.strip() not in ("null", "~")):
-        raise InputError(f"--set {text!r}: value must be a single scalar")
+        return raw
     return value

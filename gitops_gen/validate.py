@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
-from gitops_gen.build import build_all
+from gitops_gen.build import GoYamlLoader, build_all
 from gitops_gen.compiler import plan_compile
 from gitops_gen.k8s_schemas import SchemaStore
 from gitops_gen.model import Finding, Manifest, RenderedFile
@@ -59,13 +59,13 @@ def validate_tree(
     apps = _applications(generated)
     toolchain = find_toolchain(platform.tools)
     jobs = options.jobs or os.cpu_count() or 1
-    builds = build_all(platform.root, apps, toolchain, _kube_version(platform), jobs)
+    store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
+    builds = build_all(platform.root, apps, toolchain, _kube_version(store), jobs)
     manifests = list(generated)
     for result in builds.values():
         report.findings.extend(result.findings)
         manifests.extend(result.manifests)
     report.objects = len(manifests)
-    store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
     backend_name = options.backend if options.backend != "auto" else str(
         platform.validation.get("backend") or "auto")
     backend = select_backend(backend_name,  # type: ignore[arg-type]
@@ -77,7 +77,9 @@ def validate_tree(
         by_customer.setdefault(manifest.customer, []).append(manifest)
     report.findings.extend(run_policy(by_customer, platform.policy, platform.namespace_for))
     report.checks.append("policy")
-    report.findings = ordered(list(set(report.findings)))
+    # platform-wide objects carry customer "" inside; a finding about them names no one
+    unique = {replace(f, customer=f.customer or None) for f in report.findings}
+    report.findings = ordered(list(unique))
     return report
 
 
@@ -89,8 +91,9 @@ def validator_for_commands(platform: Platform, customers: Sequence[str] | None) 
     return lambda: validate_tree(platform, customers).findings
 
 
-def _kube_version(platform: Platform) -> str:
-    return platform.kube_version or SchemaStore(None, []).version
+def _kube_version(store: SchemaStore) -> str:
+    """`1.37`: Argo CD passes the cluster's major.minor to `helm template --kube-version`."""
+    return ".".join(store.version.split(".")[:2])
 
 
 def _generated_objects(
@@ -108,7 +111,7 @@ def _generated_objects(
         if not path.is_file():
             continue
         try:
-            docs = list(yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader))
+            docs = list(yaml.load_all(path.read_bytes(), Loader=GoYamlLoader))
         except yaml.YAMLError as exc:
             findings.append(Finding(rel, None, rendered.customer, "yaml", f"not valid YAML: {exc}"))
             continue

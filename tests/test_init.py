@@ -1,0 +1,84 @@
+"""`gitops-gen init` from a source checkout and from an installed wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, cli, commit_files, git
+
+PLATFORM_FILES = [
+    ".gitea/workflows/validate.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "README.md",
+    "customers/.gitkeep",
+    "gitops-gen.yaml",
+    "gitops/argocd/project.yaml",
+    "gitops/chart/Chart.yaml",
+    "gitops/chart/values.schema.json",
+    "schemas/customer.schema.json",
+    "templates/values.yaml.j2",
+]
+
+
+def test_init_scaffolds_a_committed_platform_repo(tmp_path: Path) -> None:
+    result = cli("init", "p", "--platform", "demo", "--domain", "demo.example.com", cwd=tmp_path)
+    assert result.code == 0, result.text
+    root = tmp_path / "p"
+    committed = commit_files(root)
+    assert set(PLATFORM_FILES) <= set(committed)
+    assert git("status", "--porcelain", cwd=root) == ""
+    config = (root / "gitops-gen.yaml").read_text()
+    assert "platform: demo\n" in config and "domain: demo.example.com\n" in config
+    assert "# Customers are served at" in config  # comments survive the edit
+
+
+def test_init_scaffolds_what_this_repo_uses(tmp_path: Path) -> None:
+    assert cli("init", "p", cwd=tmp_path).code == 0
+    for rel in ("gitops-gen.yaml", "templates/application.yaml.j2", "gitops/chart/values.yaml",
+                "schemas/customer.schema.json", ".pre-commit-config.yaml"):
+        assert (tmp_path / "p" / rel).read_bytes() == (REPO_ROOT / rel).read_bytes(), rel
+
+
+def test_init_refuses_an_existing_platform(tmp_path: Path) -> None:
+    assert cli("init", "p", cwd=tmp_path).code == 0
+    result = cli("init", "p", cwd=tmp_path)
+    assert result.code == 2
+    assert "already a platform repo" in result.err
+
+
+def test_init_never_overwrites_files(tmp_path: Path) -> None:
+    (tmp_path / "p/templates").mkdir(parents=True)
+    (tmp_path / "p/templates/values.yaml.j2").write_text("mine\n")
+    result = cli("init", "p", cwd=tmp_path)
+    assert result.code == 2
+    assert "would overwrite existing files: templates/values.yaml.j2" in result.err
+    assert (tmp_path / "p/templates/values.yaml.j2").read_text() == "mine\n"
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package built as a wheel and installed (without deps) into a fresh directory."""
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(work / "dist"), str(REPO_ROOT)], check=True, capture_output=True)
+    wheel = next((work / "dist").glob("gitops_gen-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(work / "site"), str(wheel)], check=True, capture_output=True)
+    return work / "site"
+
+
+def test_init_works_from_an_installed_wheel(installed_wheel: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import gitops_gen;"
+        "assert gitops_gen.__file__.startswith(sys.argv[1]), gitops_gen.__file__;"
+        "from gitops_gen.cli import main; raise SystemExit(main(['init', 'p']))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(installed_wheel)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert set(PLATFORM_FILES) <= set(commit_files(tmp_path / "p"))

