@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,20 +94,37 @@ def application_path(customer: str) -> str:
 
 def build_all(
     repo_root: Path,
-    apps: Mapping[str, dict[str, Any]],
+    apps: Mapping[str, dict[str, Any] | Sequence[Manifest]],
     toolchain: Toolchain,
     kube_version: str,
     jobs: int,
 ) -> dict[str, BuildResult]:
-    """Build every customer's Application, `jobs` at a time, keyed in sorted customer order."""
-    names = sorted(apps)
+    """Build every customer's Applications, `jobs` at a time; one result per customer,
+    keyed in sorted customer order.
+
+    A customer's value is its Application object (in `application_path`), or the
+    Application manifests read from its generated files: a customer may have several (one
+    per cluster, say), each built on its own and the results merged in file order.
+    """
+    builds = [(name, app) for name in sorted(apps) for app in _applications_of(name, apps[name])]
     # Threads suffice: the work is in helm/kustomize subprocesses, which release the GIL.
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = pool.map(
-            lambda name: build_customer(repo_root, name, apps[name], toolchain, kube_version),
-            names,
+            lambda build: build_customer(repo_root, build[0], build[1].obj, toolchain,
+                                         kube_version, build[1].source),
+            builds,
         )
-        return dict(zip(names, results, strict=True))
+        merged = {name: BuildResult(name) for name in sorted(apps)}
+        for (name, _), result in zip(builds, results, strict=True):
+            merged[name].manifests.extend(result.manifests)
+            merged[name].findings.extend(result.findings)
+        return merged
+
+
+def _applications_of(customer: str, apps: dict[str, Any] | Sequence[Manifest]) -> list[Manifest]:
+    if isinstance(apps, dict):
+        return [Manifest(customer, apps, application_path(customer))]
+    return sorted(apps, key=lambda m: (m.source, m.name))
 
 
 def build_customer(
@@ -116,11 +133,17 @@ def build_customer(
     application: dict[str, Any],
     toolchain: Toolchain,
     kube_version: str,
+    file: str | None = None,
 ) -> BuildResult:
-    """Build all sources of one Application into the objects Argo CD would apply."""
+    """Build all sources of one Application into the objects Argo CD would apply.
+
+    `file` is where the Application is written (findings name it); by default the
+    customer's `application_path`.
+    """
     result = BuildResult(customer)
     try:
-        app = _read_application(repo_root, customer, application, toolchain, kube_version)
+        app = _read_application(repo_root, customer, application, toolchain, kube_version,
+                                file or application_path(customer))
     except _Problem as problem:
         result.findings.append(problem.finding(customer))
         return result
@@ -165,10 +188,7 @@ class _App:
     sources: list[dict[str, Any]]
     repo_url: str  # normalized URL of this repository, as the Application names it
     refs: dict[str, Path]  # "$values" -> the directory that ref stands for
-
-    @property
-    def file(self) -> str:
-        return application_path(self.customer)
+    file: str  # repo-relative file holding the Application
 
     def rel(self, path: Path) -> str:
         """`path` relative to the repo root, POSIX style; "." for the root itself."""
@@ -184,8 +204,8 @@ def _read_application(
     application: dict[str, Any],
     toolchain: Toolchain,
     kube_version: str,
+    file: str,
 ) -> _App:
-    file = application_path(customer)
     spec = _mapping(application.get("spec"))
     name = _mapping(application.get("metadata")).get("name")
     sources = _sources(spec)
@@ -211,6 +231,7 @@ def _read_application(
         sources,
         repo_url,
         refs,
+        file,
     )
 
 
@@ -311,7 +332,7 @@ def _helm(app: _App, source: dict[str, Any], chart_dir: Path) -> list[Manifest]:
         try:
             out = run(cmd, cwd=chart_dir, env=_helm_env(Path(tmp))).stdout
         except ToolFailed as exc:
-            raise _helm_problem(app, chart_dir, exc.stderr, tmp) from None
+            raise _helm_problem(app, chart_dir, exc.stderr, tmp, opts) from None
     chart_rel = app.rel(chart_dir)
     return _manifests(app, out, lambda src: _chart_file(chart_rel, src) or chart_rel)
 
@@ -435,9 +456,13 @@ _HELM_TEMPLATE_REF = re.compile(
     r"(?:^|[\s(\"'])([\w.-]+/(?:charts/[\w.-]+/)*(?:templates|crds)/[^\s:()\"']+)(?::(\d+))?"
 )
 _YAML_LINE = re.compile(r"\byaml: line (\d+)")
+# helm's values.schema.json verdict: "... in the following chart(s): x: - at '/a/b': ..."
+_VALUES_SCHEMA_PATH = re.compile(r"values don't meet the specifications.*? at '/([^/']*)")
 
 
-def _helm_problem(app: _App, chart_dir: Path, stderr: str, tmp: str) -> _Problem:
+def _helm_problem(
+    app: _App, chart_dir: Path, stderr: str, tmp: str, opts: dict[str, Any]
+) -> _Problem:
     message = _error_message(app, stderr).replace(tmp + "/values.yaml", "<valuesObject>")
     chart_rel = app.rel(chart_dir)
     if match := _HELM_TEMPLATE_REF.search(message):
@@ -446,7 +471,20 @@ def _helm_problem(app: _App, chart_dir: Path, stderr: str, tmp: str) -> _Problem
     if values_file := _repo_file_named(app, message):
         # A value file is not templated, so YAML's line number is a line of that file.
         return _Problem(values_file, message, _yaml_line(message))
+    if match := _VALUES_SCHEMA_PATH.search(message):
+        # helm names neither file nor line; the last value file setting the offending
+        # top-level key is where the value came from (later files win in helm too).
+        key = match.group(1).replace("~1", "/").replace("~0", "~")
+        for path in reversed(list(_value_files(app, opts, chart_dir))):
+            if line := _top_level_key_line(path, key):
+                return _Problem(app.rel(path), message, line)
     return _Problem(chart_rel, message)
+
+
+def _top_level_key_line(path: Path, key: str) -> int | None:
+    pattern = re.compile(rf"""^["']?{re.escape(key)}["']?[ \t]*:""")
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return next((n for n, line in enumerate(lines, 1) if pattern.match(line)), None)
 
 
 def _repo_file_named(app: _App, message: str) -> str | None:

@@ -180,6 +180,33 @@ def validate(g: Globals, output: str, backend: str, jobs: int) -> int:
     return command.run(g.platform(), g.console, output, backend, jobs)
 
 
+@command("bump-image")
+@click.argument("tag")
+@click.option("--customer", "customers", multiple=True, metavar="NAME",
+              help="Bump only this customer (repeatable); a named pinned customer moves too.")
+@click.option("--no-commit", is_flag=True, help="Write and validate, but do not commit.")
+@click.option("--push", is_flag=True,
+              help="Push the commit to the branch's upstream; replay and retry if it moved.")
+@click.option("--retries", type=click.IntRange(0, 20), default=None,
+              help="Replays after a rejected push (default: git.pushRetries, else 3).")
+@pass_globals
+def bump_image(g: Globals, tag: str, customers: tuple[str, ...], no_commit: bool, push: bool,
+               retries: int | None) -> int:
+    """Roll customers to image TAG: all unpinned ones, or those named with --customer.
+
+    TAG is an OCI tag (`1.4.2`, `abc123`) or a `sha256:` digest; `latest` is refused.
+    Changes only tag lines (gitops-gen.yaml's fleet tag, specs with their own tag),
+    recompiles, validates and commits once. A tag already in place: nothing to do.
+    """
+    from gitops_gen.commands import bump as command
+    from gitops_gen.validate import validator_for_commands
+
+    platform = g.platform()
+    configured = (platform.config.get("git") or {}).get("pushRetries", 3)
+    return command.run(platform, g.console, tag, customers, no_commit, push,
+                       configured if retries is None else retries, validator_for_commands)
+
+
 @command("list")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -189,6 +216,37 @@ def list_(g: Globals, output: str) -> int:
     from gitops_gen.commands import list as command
 
     return command.run(g.platform(), g.console, output)
+
+
+@command("diff")
+@click.option("--base", default="HEAD", show_default=True, metavar="REV",
+              help="Revision to compare the working tree with (branch, tag, sha).")
+@click.option("--format", "output", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="text (coloured on a terminal, unless NO_COLOR), json, or markdown "
+                   "(a PR comment).")
+@click.option("--ignore-noise/--no-ignore-noise", default=True, show_default=True,
+              help="Hide helm.sh/chart and app.kubernetes.io/version labels, checksum/* "
+                   "annotations and kustomize name hashes.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences (as git).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Parallel builds; 0 = one per core.")
+@pass_globals
+def diff_(g: Globals, base: str, output: str, ignore_noise: bool, exit_code: bool,
+          jobs: int) -> int:
+    """The Kubernetes objects that change, per customer, from REV to the working tree.
+
+    Builds each customer app at --base and as the working tree has it (as Argo CD would)
+    and prints the objects added, removed and changed, with a unified diff of each
+    (sorted keys). Only customers whose inputs differ are built. The working tree is
+    taken as it is on disk: run `gitops-gen compile` first to see what a spec edit does.
+
+    Exit 0 with or without differences (1 with --exit-code and differences), 1 when a
+    build fails, 2 on an input error such as an unknown REV.
+    """
+    from gitops_gen.commands import diff as command
+
+    return command.run(g.platform(), g.console, base, output, ignore_noise, exit_code, jobs)
 
 
 @cli.group(context_settings=CONTEXT)

@@ -7,6 +7,7 @@ a failed commit (a hook said no, no identity) leaves the index as it was.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,148 @@ class GitRepo:
         else:
             self.repo.git.rm("--cached", "-r", "-q", "--ignore-unmatch", "--",
                              *self._spec(paths))
+
+    def commit_of(self, rev: str) -> str:
+        """The sha of the commit `rev` names (branch, tag, `origin/main`, `HEAD~2`, sha)."""
+        unknown = InputError(
+            f"unknown revision {rev!r}: no such commit in {self.repo.working_tree_dir} "
+            "(a branch, tag or sha; fetch a remote branch first)"
+            + ("" if self.has_commits() else "; the repository has no commits yet")
+        )
+        if rev.startswith("-"):  # never let a revision become an option
+            raise unknown
+        try:
+            out = self.repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+        except git.GitCommandError:
+            raise unknown from None
+        return str(out).strip()
+
+    def export_platform(self, sha: str, dest: Path) -> bool:
+        """Check the platform root out as of commit `sha` into the empty directory `dest`;
+        False if it did not exist then.
+
+        A throw-away index and `checkout-index`, not `git archive`: the files come out as
+        a checkout (Argo CD's) has them, which archive's export-ignore/export-subst
+        attributes would change; the repository's index, worktrees and refs are untouched.
+        """
+        treeish = f"{sha}:{self.prefix.rstrip('/')}" if self.prefix else sha
+        try:
+            tree = str(self.repo.git.rev_parse("--verify", "--quiet", f"{treeish}^{{tree}}"))
+        except git.GitCommandError:
+            return False
+        with tempfile.TemporaryDirectory(prefix="gitops-gen-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.repo.git.read_tree(tree.strip(), env=env)
+            self.repo.git.checkout_index("-a", "-f", f"--prefix={dest.resolve()}/", env=env)
+        return True
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where `--push` goes: the current branch's tracking branch."""
+
+    branch: str
+    remote: str
+    remote_branch: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.remote}/{self.remote_branch}"
+
+
+class PushRejected(Exception):
+    """The remote moved on: fetch, replay, retry."""
+
+
+class GitOps:
+    """Push-side operations, used by `bump-image --push`."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        self.repo = repo
+        self.git = repo.repo.git
+
+    def upstream(self) -> Upstream:
+        repo = self.repo.repo
+        if repo.head.is_detached:
+            raise InputError(
+                "cannot --push from a detached HEAD (as CI checkouts of a commit are): "
+                "check out the branch first, e.g. `git checkout -B main origin/main`"
+            )
+        branch = repo.active_branch
+        tracking = branch.tracking_branch()
+        if tracking is None:
+            raise InputError(
+                f"branch {branch.name} has no upstream to push to: "
+                f"`git branch --set-upstream-to=origin/{branch.name}`, or drop --push"
+            )
+        return Upstream(branch.name, tracking.remote_name, tracking.remote_head)
+
+    def head(self) -> str:
+        return str(self.repo.repo.head.commit.hexsha)
+
+    def fetch(self, upstream: Upstream) -> None:
+        self._run("fetch", "-q", upstream.remote, upstream.remote_branch)
+
+    def push(self, upstream: Upstream) -> None:
+        try:
+            self.git.push("-q", "--porcelain", upstream.remote,
+                          f"HEAD:refs/heads/{upstream.remote_branch}")
+        except git.GitCommandError as exc:
+            text = f"{exc.stdout}\n{exc.stderr}"
+            if any(word in text for word in ("[rejected]", "non-fast-forward", "fetch first")):
+                raise PushRejected(text) from None
+            raise InputError(f"git push failed:\n{_git_error(exc)}") from None
+
+    def patch(self, base: str, head: str, paths: Sequence[str]) -> str:
+        """The diff base..head of `paths`: a change to replay onto another base."""
+        return str(self.git.diff("--binary", "--full-index", base, head, "--",
+                                 *self.repo._spec(paths)))
+
+    def apply(self, patch: str) -> str | None:
+        """Apply `patch` to the working tree; None if it applied, else git's complaint
+        (and then nothing was applied: `git apply` is all or nothing)."""
+        if not patch.strip():
+            return None
+        with tempfile.NamedTemporaryFile("w", suffix=".patch", encoding="utf-8") as handle:
+            handle.write(patch)
+            handle.flush()
+            try:
+                self.git.apply(handle.name)
+            except git.GitCommandError as exc:
+                return _git_error(exc)
+        return None
+
+    def show(self, rev: str, rel: str) -> str | None:
+        """The text of `rel` at `rev`, or None if it does not exist there."""
+        try:
+            spec = f"{rev}:{self.repo.prefix}{rel}"
+            return str(self.git.show(spec, strip_newline_in_stdout=False))
+        except git.GitCommandError:
+            return None
+
+    def merge_text(self, base: str, ours: str, theirs: str) -> str | None:
+        """Three-way merge of one file's text (`git merge-file`); None on a conflict."""
+        with tempfile.TemporaryDirectory(prefix="gitops-gen-merge-") as tmp:
+            paths = []
+            for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+                path = Path(tmp) / name
+                path.write_text(text, "utf-8")
+                paths.append(str(path))
+            try:
+                return str(self.git.merge_file("-p", "-q", *paths,
+                                               strip_newline_in_stdout=False))
+            except git.GitCommandError:
+                return None  # merge-file exits with the number of conflicts
+
+    def reset_keep(self, rev: str) -> None:
+        """Move the branch to `rev`, keeping unrelated local changes (never --hard)."""
+        self._run("reset", "-q", "--keep", rev)
+
+    def _run(self, *args: str) -> None:
+        try:
+            self.git.execute(["git", *args])
+        except git.GitCommandError as exc:
+            raise InputError(f"git {args[0]} failed:\n{_git_error(exc)}") from None
 
 
 def open_repo(root: Path) -> GitRepo | None:

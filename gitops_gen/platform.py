@@ -11,7 +11,7 @@ from typing import Any
 
 from gitops_gen.errors import InputError
 from gitops_gen.schemacheck import schema_errors
-from gitops_gen.yamlio import load_mapping, to_plain
+from gitops_gen.yamlio import LoadedYaml, load_mapping, parse_mapping, to_plain
 
 CONFIG_FILE = "gitops-gen.yaml"
 SPEC_DIR = "customers"
@@ -54,16 +54,26 @@ class Platform:
         return str(self.config["domain"])
 
     @property
+    def has_image(self) -> bool:
+        """Whether there is one fleet image (`image:`); platforms with several images keep
+        them in `vars` and have no fleet tag."""
+        return bool(self.config.get("image"))
+
+    @property
     def image_tag(self) -> str:
+        if not self.has_image:
+            raise InputError(f"{CONFIG_FILE} has no `image:`: this platform has no fleet image "
+                             "tag (its images are set in its vars and specs)")
         return str(self.config["image"]["tag"])
 
     @property
     def tiers(self) -> dict[str, Any]:
-        return dict(self.config["tiers"])
+        return dict(self.config.get("tiers") or {})
 
     @property
-    def default_tier(self) -> str:
-        return str(self.config["defaults"]["tier"])
+    def default_tier(self) -> str | None:
+        tier = (self.config.get("defaults") or {}).get("tier")
+        return str(tier) if tier else None
 
     @property
     def kube_version(self) -> str | None:
@@ -86,6 +96,10 @@ class Platform:
 
     def namespace_for(self, name: str) -> str:
         return str(self.config.get("namespaceTemplate") or "customer-{name}").format(name=name)
+
+    def extra_namespaces_for(self, name: str) -> tuple[str, ...]:
+        """The customer's other namespaces (`extraNamespaces`), e.g. one for its databases."""
+        return tuple(str(t).format(name=name) for t in self.config.get("extraNamespaces") or [])
 
     def customer_outputs(self) -> list[OutputRule]:
         return [OutputRule(**rule) for rule in self.config["templates"]["customer"]]
@@ -124,15 +138,36 @@ def find_root(start: Path) -> Path:
 
 def load_platform(start: Path) -> Platform:
     root = find_root(start)
-    loaded = load_mapping(root / CONFIG_FILE, CONFIG_FILE)
+    return platform_from_yaml(root, load_mapping(root / CONFIG_FILE, CONFIG_FILE))
+
+
+def platform_from_text(root: Path, text: str) -> Platform:
+    """The platform as it would be with `text` as its gitops-gen.yaml (not yet written)."""
+    return platform_from_yaml(root, parse_mapping(text, CONFIG_FILE))
+
+
+def platform_from_yaml(root: Path, loaded: LoadedYaml) -> Platform:
     config = to_plain(loaded.data)
     errors = schema_errors(loaded, config, platform_schema())
-    if not errors and config["defaults"]["tier"] not in config["tiers"]:
-        line = loaded.line_of(["defaults", "tier"])
-        errors.append(f"{CONFIG_FILE}:{line}: defaults.tier: no tier of that name in tiers")
+    if not errors:
+        errors.extend(_tier_errors(loaded, config))
     if errors:
         raise InputError("\n".join(errors))
     return Platform(root, config)
+
+
+def _tier_errors(loaded: LoadedYaml, config: dict[str, Any]) -> list[str]:
+    """Tiers are optional, but a platform with tiers names the one `add` gives by default."""
+    tiers = config.get("tiers") or {}
+    default = (config.get("defaults") or {}).get("tier")
+    if default is None and tiers:
+        return [f"{CONFIG_FILE}: defaults.tier: required when tiers are configured"]
+    if default is None:
+        return []
+    if default not in tiers:
+        line = loaded.line_of(["defaults", "tier"])
+        return [f"{CONFIG_FILE}:{line}: defaults.tier: no tier of that name in tiers"]
+    return []
 
 
 @cache

@@ -61,7 +61,7 @@ class Renderer:
         ]
 
     def render_platform(self) -> list[RenderedFile]:
-        context = {"platform": self.platform.config}
+        context = {"platform": self.platform.config, "vars": self.platform.config.get("vars", {})}
         header = f"{GENERATED_MARK} from {CONFIG_FILE}; edit it, then run `gitops-gen compile`"
         return [
             self._render(rule, rule.path_for(None), context, header, None, {})
@@ -111,6 +111,7 @@ def customer_context(platform: Platform, spec: CustomerSpec) -> dict[str, Any]:
         "tier": spec.tier,
         "platform": platform.config,
         "defaults": platform.config.get("defaults", {}),
+        "vars": platform.config.get("vars", {}),
     }
 
 

@@ -14,6 +14,7 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     ("schemas", "schemas"),
     ("gitops/chart", "gitops/chart"),
     (".pre-commit-config.yaml", ".pre-commit-config.yaml"),
+    (".gitea/workflows/bump-image.yml", ".gitea/workflows/bump-image.yml"),
     ("scaffold", "."),
 )
 _PACKAGED = {"scaffold": "extra"}

@@ -102,15 +102,15 @@ def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> Customer
         errors.extend(_semantic_errors(platform, loaded, data, name))
     if errors:
         raise InputError("\n".join(errors))
-    tier_name = str(data.get("tier") or platform.default_tier)
+    tier_name = str(data.get("tier") or platform.default_tier or "")
     subdomain = str(data.get("subdomain") or name)
     return CustomerSpec(
         name=name,
         path=loaded.display,
         data=data,
         namespace=platform.namespace_for(name),
-        host=f"{subdomain}.{platform.domain}",
-        tier={"name": tier_name, **platform.tiers[tier_name]},
+        host=_host_override(data) or f"{subdomain}.{platform.domain}",
+        tier={"name": tier_name, **platform.tiers.get(tier_name, {})},  # {"name": ""}: no tiers
     )
 
 
@@ -121,9 +121,19 @@ def check_unique(specs: Sequence[CustomerSpec]) -> list[str]:
     for spec in specs:
         other = owners.setdefault(spec.host, spec.name)
         if other != spec.name:
-            problems.append(f"{spec.path}: subdomain: host {spec.host} is already used by "
+            field = "values.host" if _host_override(spec.data) else "subdomain"
+            problems.append(f"{spec.path}: {field}: host {spec.host} is already used by "
                             f"customer {other}")
     return problems
+
+
+def _host_override(data: dict[str, Any]) -> str | None:
+    """The chart's `host` set through the free-form `values:`, which wins over the
+    subdomain. It must count here: `add` builds only the new customer, so these checks
+    are all that keeps it off another customer's host."""
+    values = data.get("values")
+    host = values.get("host") if isinstance(values, dict) else None
+    return host if isinstance(host, str) else None
 
 
 def _semantic_errors(

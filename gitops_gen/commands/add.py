@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
@@ -12,7 +13,7 @@ from gitops_gen.console import Console
 from gitops_gen.errors import InputError
 from gitops_gen.platform import Platform
 from gitops_gen.setpath import apply_assignments
-from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
+from gitops_gen.spec import CustomerSpec, check_name, customer_schema, load_all, parse_spec
 from gitops_gen.transaction import Outcome, Validate, commit_change
 from gitops_gen.validate import ValidateFactory
 from gitops_gen.yamlio import round_trip_yaml
@@ -30,7 +31,7 @@ def run(
     rel = platform.spec_path(name)
     if platform.path(rel).exists():
         raise InputError(f"customer {name!r} already exists ({rel}); edit that file instead")
-    text = spec_text(name, assignments)
+    text = spec_text(name, assignments, customer_schema(platform))
     spec = parse_spec(platform, name, text)
     plan = plan_compile(platform, [*load_all(platform), spec], only=[name])
     change = plan.change
@@ -40,9 +41,9 @@ def run(
     return report(console, spec, outcome, no_commit)
 
 
-def spec_text(name: str, assignments: Sequence[str]) -> str:
+def spec_text(name: str, assignments: Sequence[str], schema: dict[str, Any]) -> str:
     data = CommentedMap(name=name)
-    apply_assignments(data, assignments)
+    apply_assignments(data, assignments, schema)
     if data.get("name") != name:
         raise InputError(f"--set name=…: the name is given as the argument ({name})")
     buffer = io.StringIO()

@@ -25,9 +25,11 @@ def run(platform: Platform, console: Console, output: str) -> int:
 
 
 def _row(platform: Platform, spec: CustomerSpec) -> tuple[str, ...]:
-    tag = str((spec.data.get("image") or {}).get("tag") or platform.image_tag)
-    status = "current" if tag == platform.image_tag else f"lags ({platform.image_tag})"
+    # A platform with several images (in its vars) has no fleet tag to compare with.
+    fleet = platform.image_tag if platform.has_image else None
+    tag = str((spec.data.get("image") or {}).get("tag") or fleet or "-")
+    status = "-" if fleet is None else "current" if tag == fleet else f"lags ({fleet})"
     if spec.data.get("lifecycle") == "retiring":
         status = "retiring"
-    return (spec.name, spec.host, spec.tier["name"], tag, "yes" if spec.pinned else "no",
-            status)
+    return (spec.name, spec.host, spec.tier["name"] or "-", tag,
+            "yes" if spec.pinned else "no", status)

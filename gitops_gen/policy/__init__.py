@@ -78,15 +78,17 @@ def run_policy(
     manifests_by_customer: Mapping[str, Sequence[Manifest]],
     enabled: Mapping[str, bool] | None = None,
     expected_namespace: Callable[[str], str] = default_namespace,
+    extra_namespaces: Callable[[str], Sequence[str]] = lambda _: (),
 ) -> list[Finding]:
     """Check every customer's objects with every enabled rule; findings sorted.
 
     `enabled` switches rules on or off by id; rules it does not name are on. An id that
     is not a rule raises `InputError`, so a typo in the config cannot silently turn a
-    check off.
+    check off. `extra_namespaces` names further namespaces a customer owns (the
+    platform's `extraNamespaces`).
     """
     rules = enabled_rules(enabled or {})
-    fleet = Fleet(manifests_by_customer, expected_namespace)
+    fleet = Fleet(manifests_by_customer, expected_namespace, extra_namespaces)
     findings = [
         found
         for customer in sorted(manifests_by_customer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from gitops_gen.model import Finding, Manifest
@@ -14,15 +14,20 @@ from gitops_gen.policy.objects import ingress_hosts
 # per run however many customers and rules ask for them.
 @dataclass(frozen=True, eq=False)
 class Fleet:
-    """Every customer's built objects, and the namespace each customer must live in."""
+    """Every customer's built objects, and the namespaces each customer may use: its own
+    (`expected_namespace`) and any further ones it owns (`extra_namespaces`)."""
 
     manifests_by_customer: Mapping[str, Sequence[Manifest]]
     expected_namespace: Callable[[str], str]
+    extra_namespaces: Callable[[str], Sequence[str]] = field(default=lambda _: ())
+
+    def namespaces_of(self, customer: str) -> tuple[str, ...]:
+        return (self.expected_namespace(customer), *self.extra_namespaces(customer))
 
     @cached_property
     def customer_by_namespace(self) -> dict[str, str]:
-        """Which customer owns each expected namespace."""
-        return {self.expected_namespace(c): c for c in self.manifests_by_customer}
+        """Which customer owns each of the namespaces customers may use."""
+        return {ns: c for c in self.manifests_by_customer for ns in self.namespaces_of(c)}
 
     @cached_property
     def customers_by_host(self) -> dict[str, frozenset[str]]:
@@ -45,8 +50,13 @@ class PolicyContext:
 
     @property
     def namespace(self) -> str:
-        """The namespace this customer's namespaced objects must be in."""
+        """The namespace this customer's namespaced objects belong in by default."""
         return self.fleet.expected_namespace(self.customer)
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every namespace this customer's objects may be in (its own first)."""
+        return self.fleet.namespaces_of(self.customer)
 
 
 def finding(rule_id: str, manifest: Manifest, text: str) -> Finding:

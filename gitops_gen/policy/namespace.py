@@ -11,6 +11,11 @@ With the default layout, customer `acme` owns namespace `customer-acme`, and:
   `spec.destination.namespace: customer-acme`;
 - a `Namespace` object is named `customer-acme`.
 
+A platform whose customers own more than one namespace (say a `customer-acme-data`
+namespace for its databases) lists the others under `extraNamespaces` in
+`gitops-gen.yaml` (`["customer-{name}-data"]`); each of those counts as the customer's own
+in all three checks, and as taken for every other customer.
+
 Cluster-scoped kinds have no namespace and are exempt: ClusterRole, ClusterRoleBinding,
 CustomResourceDefinition, PersistentVolume, StorageClass, PriorityClass, IngressClass,
 ClusterIssuer, ClusterSecretStore, ValidatingWebhookConfiguration and
@@ -81,8 +86,9 @@ def _destination_problem(ctx: PolicyContext, manifest: Manifest) -> str | None:
 
 def _misplaced(ctx: PolicyContext, namespace: str, verb: str) -> str | None:
     """Why `namespace` is not this customer's, or None when it is."""
-    if namespace == ctx.namespace:
+    if namespace in ctx.namespaces:
         return None
     owner = ctx.fleet.customer_by_namespace.get(namespace)
     whose = f' of customer "{owner}"' if owner else ""
-    return f'{verb} namespace "{namespace}"{whose}, expected "{ctx.namespace}"'
+    expected = " or ".join(f'"{ns}"' for ns in ctx.namespaces)
+    return f'{verb} namespace "{namespace}"{whose}, expected {expected}'

@@ -1,0 +1,198 @@
+"""Everything one customer app's build reads, as one digest: equal digests, equal builds.
+
+`diff` builds a customer on both sides only when its digest differs. A build reads:
+
+- the customer's Argo CD objects (the Application's sources, destination, options) and
+  the Kubernetes version helm is told;
+- every file under each source `path` (the chart, the overlay);
+- the helm value files and file parameters the sources name (`$values/x` = repo root);
+- whatever a kustomization (`../base`, `key=../file`) or a Chart.yaml
+  (`repository: file://../lib`) in those directories reaches outside them, transitively.
+
+Any string in a kustomization that names an existing path counts, so the rule can only
+err towards rebuilding. When the inputs cannot be told for sure — a path that leaves the
+repository, a symlink, a kustomization or Chart.yaml that does not parse — there is no
+digest and the customer is always rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops_gen.argocd import APPLICATION_KIND
+from gitops_gen.build import KUSTOMIZATION_NAMES, GoYamlLoader
+from gitops_gen.model import Manifest
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class _Unknown(Exception):
+    """The inputs cannot be told for sure: rebuild."""
+
+
+class InputDigests:
+    """Digests of customer apps in one tree; a directory shared by many apps (the chart)
+    is read once."""
+
+    def __init__(self, root: Path, kube_version: str) -> None:
+        self.root = root.resolve()
+        self.kube_version = kube_version
+        self._content: dict[Path, str] = {}
+
+    def digest(self, objects: Sequence[Manifest]) -> str | None:
+        """The digest of the apps a customer's Argo CD `objects` define. None: rebuild."""
+        try:
+            paths: set[Path] = set()
+            for app in objects:
+                if (app.api_version, app.kind) == APPLICATION_KIND:
+                    paths |= _source_paths(self.root, app.obj)
+            digest = hashlib.sha256()
+            digest.update(_json([self.kube_version, [m.obj for m in objects]]).encode())
+            for path in sorted(self._closure(paths)):
+                digest.update(f"\0{path.relative_to(self.root).as_posix()}\0".encode())
+                digest.update(self._content_of(path).encode())
+        except _Unknown:
+            return None
+        return digest.hexdigest()
+
+    def _closure(self, paths: set[Path]) -> set[Path]:
+        """`paths` and every path their kustomizations and charts reach outside them."""
+        todo, seen = list(paths), set(paths)
+        while todo:
+            for found in _references(self.root, todo.pop()):
+                if found not in seen and not any(found.is_relative_to(p) for p in seen):
+                    seen.add(found)
+                    todo.append(found)
+        return seen
+
+    def _content_of(self, path: Path) -> str:
+        if path not in self._content:
+            self._content[path] = _content_digest(path)
+        return self._content[path]
+
+
+def _source_paths(root: Path, application: dict[str, Any]) -> set[Path]:
+    spec = _mapping(application.get("spec"))
+    sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [
+        spec.get("source")]
+    paths: set[Path] = set()
+    for source in (s for s in sources or [] if isinstance(s, dict)):
+        if "path" not in source:
+            continue
+        base = _inside(root, root / str(source["path"] or "."))
+        paths.add(base)
+        helm = _mapping(source.get("helm"))
+        named = [str(v) for v in helm.get("valueFiles") or []]
+        named += [str(_mapping(p).get("path", "")) for p in helm.get("fileParameters") or []]
+        paths.update(_value_path(root, base, raw) for raw in named if not _URL.match(raw))
+    return paths
+
+
+def _value_path(root: Path, chart: Path, raw: str) -> Path:
+    # As build.py: `$ref/x` is from a same-repo ref (the repo root; any other ref fails
+    # the build on both sides alike), `/x` from the root, anything else from the chart.
+    if raw.startswith("$"):
+        return _inside(root, root / raw.partition("/")[2])
+    return _inside(root, root / raw.lstrip("/") if raw.startswith("/") else chart / raw)
+
+
+def _references(root: Path, path: Path) -> Iterator[Path]:
+    """Existing paths that kustomizations and Chart.yaml files under `path` name."""
+    if not path.is_dir():
+        return
+    for directory, _, files in os.walk(path):
+        here = Path(directory)
+        for name in files:
+            if name in KUSTOMIZATION_NAMES:
+                words = _strings(_load(here / name))
+            elif name == "Chart.yaml":
+                words = _chart_dependencies(_load(here / name))
+            else:
+                continue
+            for word in words:
+                if found := _existing(root, here, word):
+                    yield found
+
+
+def _existing(root: Path, base: Path, word: str) -> Path | None:
+    if "\n" in word or "\0" in word or len(word) > 1024 or _URL.match(word):
+        return None
+    for candidate in (word, word.partition("=")[2]):
+        try:
+            path = base / candidate if candidate else None
+            if path is not None and path.exists():
+                return _inside(root, path)
+        except OSError:
+            continue
+    return None
+
+
+def _load(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_bytes(), Loader=GoYamlLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise _Unknown(path) from exc
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _chart_dependencies(chart: Any) -> Iterator[str]:
+    for dependency in _mapping(chart).get("dependencies") or []:
+        repository = str(_mapping(dependency).get("repository") or "")
+        if repository.startswith("file://"):
+            yield repository.removeprefix("file://")
+
+
+def _inside(root: Path, path: Path) -> Path:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise _Unknown(path)
+    return resolved
+
+
+def _content_digest(path: Path) -> str:
+    """sha256 over the names and bytes of the files at `path`; "-" if there is nothing."""
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    if not path.is_dir():
+        return "-"
+    digest = hashlib.sha256()
+    for directory, dirs, files in os.walk(path):
+        dirs.sort()
+        here = Path(directory)
+        for name in sorted([*dirs, *files]):
+            entry = here / name
+            if entry.is_symlink():
+                raise _Unknown(entry)  # may lead anywhere; not worth following
+            if name in files:
+                rel = entry.relative_to(path).as_posix()
+                digest.update(f"\0{rel}\0{hashlib.sha256(entry.read_bytes()).hexdigest()}".encode())
+    return digest.hexdigest()
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except TypeError as exc:  # keys of mixed types (YAML allows `1:` next to `a:`)
+        raise _Unknown(value) from exc
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

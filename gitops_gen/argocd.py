@@ -1,0 +1,60 @@
+"""The Argo CD objects of a generated tree, as Argo CD reads them before any build.
+
+`validate` checks them and builds the apps they name; `diff` does the same on two trees
+(a revision and the working tree), so both read them here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import yaml
+
+from gitops_gen.build import GoYamlLoader
+from gitops_gen.model import Finding, Manifest
+
+ARGOCD_GROUP = "argoproj.io/"
+APPLICATION_KIND = ("argoproj.io/v1alpha1", "Application")
+
+
+def argocd_objects(
+    root: Path, files: Iterable[tuple[str, str | None]]
+) -> tuple[list[Manifest], list[Finding]]:
+    """The Argo CD objects in `files` ((repo-relative path, customer or None) pairs), as
+    they are on disk; missing files are skipped, unreadable ones are findings.
+
+    Other objects in the tree (a customer overlay's Namespace, say) reach the cluster
+    only through a build, so they are taken as built, not as written.
+    """
+    out: list[Manifest] = []
+    findings: list[Finding] = []
+    for rel, customer in sorted(files, key=lambda item: item[0]):
+        path = root / rel
+        if not path.is_file():
+            continue
+        try:
+            docs = list(yaml.load_all(path.read_bytes(), Loader=GoYamlLoader))
+        except yaml.YAMLError as exc:
+            findings.append(Finding(rel, None, customer, "yaml", f"not valid YAML: {exc}"))
+            continue
+        for doc in docs:
+            if isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(ARGOCD_GROUP):
+                out.append(Manifest(customer=customer or "", obj=doc, source=rel))
+    return out, findings
+
+
+def applications(manifests: Sequence[Manifest]) -> dict[str, list[Manifest]]:
+    """Each customer's Applications, by customer: a customer may have several (one per
+    cluster it deploys to, say), all of them built and checked."""
+    apps: dict[str, list[Manifest]] = {}
+    for m in manifests:
+        if (m.api_version, m.kind) == APPLICATION_KIND and m.customer:
+            apps.setdefault(m.customer, []).append(m)
+    return apps
+
+
+def helm_kube_version(version: str) -> str:
+    """`1.37.0` -> `1.37`: Argo CD passes the cluster's major.minor to
+    `helm template --kube-version`."""
+    return ".".join(version.split(".")[:2])

@@ -1,0 +1,197 @@
+"""bump-image through the CLI: real git, a bare "remote" and two clones racing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import cli, commit_count, commit_files, git, tree_state
+
+
+def values(root: Path, name: str) -> dict[str, object]:
+    text = (root / f"gitops/apps/customer-{name}/values.yaml").read_text()
+    loaded: dict[str, object] = yaml.safe_load(text)
+    return loaded
+
+
+def image_tag(root: Path, name: str) -> str:
+    image = values(root, name)["image"]
+    assert isinstance(image, dict)
+    return str(image["tag"])
+
+
+@pytest.fixture
+def fleet(platform: Path) -> Path:
+    """acme follows the fleet tag, globex is pinned, initech sets its own (unpinned) tag."""
+    assert cli("add", "acme", cwd=platform).code == 0
+    assert cli("add", "globex", "--set", "image.tag=0.9.0", "--set", "image.pinned=true",
+               cwd=platform).code == 0
+    spec = "# Initech: keep this comment\nname: initech\nimage:\n  tag: '1.0.0'  # own tag\n"
+    (platform / "customers/initech.yaml").write_text(spec)
+    assert cli("compile", cwd=platform).code == 0
+    git("add", "-A", cwd=platform)
+    git("commit", "-qm", "Add initech", cwd=platform)
+    return platform
+
+
+def test_bump_moves_unpinned_customers_in_one_commit(fleet: Path) -> None:
+    before = commit_count(fleet)
+    result = cli("bump-image", "1.4.2", cwd=fleet)
+    assert result.code == 0, result.text
+    assert commit_count(fleet) == before + 1
+    assert commit_files(fleet) == [
+        "customers/initech.yaml",
+        "gitops-gen.yaml",
+        "gitops/apps/customer-acme/values.yaml",
+        "gitops/apps/customer-initech/values.yaml",
+    ]
+    assert (image_tag(fleet, "acme"), image_tag(fleet, "globex"),
+            image_tag(fleet, "initech")) == ("1.4.2", "0.9.0", "1.4.2")
+    assert git("log", "-1", "--format=%s", cwd=fleet).strip() == \
+        "Bump image to 1.4.2 for acme, initech"
+
+
+def test_bump_changes_only_tag_lines_and_keeps_comments(fleet: Path) -> None:
+    assert cli("bump-image", "1.4.2", cwd=fleet).code == 0
+    spec = (fleet / "customers/initech.yaml").read_text()
+    expected = '# Initech: keep this comment\nname: initech\nimage:\n  tag: "1.4.2"  # own tag\n'
+    assert spec == expected
+    diff = git("diff", "HEAD~1", "HEAD", "--unified=0", "--", "gitops-gen.yaml", cwd=fleet)
+    changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
+    assert changed == ['-  tag: "1.0.0"', '+  tag: "1.4.2"']
+    assert "# The fleet's current tag" in (fleet / "gitops-gen.yaml").read_text()
+
+
+def test_repeat_bump_is_nothing_to_do(fleet: Path) -> None:
+    assert cli("bump-image", "1.4.2", cwd=fleet).code == 0
+    state = tree_state(fleet)
+    result = cli("bump-image", "1.4.2", cwd=fleet)
+    assert result.code == 0
+    assert "nothing to do" in result.out
+    assert tree_state(fleet) == state
+
+
+@pytest.mark.parametrize(
+    ("tag", "fragment"),
+    [("latest", "'latest' is refused"), ("a b", "not a valid tag"),
+     ("v" * 130, "at most 128"), ("", "image tag is empty"), ("-x", "not a valid tag"),
+     ("sha256:abc", "not a valid tag")],
+)
+def test_bad_tags_change_nothing(fleet: Path, tag: str, fragment: str) -> None:
+    state = tree_state(fleet)
+    result = cli("bump-image", "--", tag, cwd=fleet)
+    assert result.code == 2
+    assert fragment in result.err
+    assert tree_state(fleet) == state
+
+
+def test_digest_is_a_valid_tag(fleet: Path) -> None:
+    digest = "sha256:" + "ab" * 32
+    assert cli("bump-image", digest, "--customer", "acme", cwd=fleet).code == 0
+    assert image_tag(fleet, "acme") == digest
+
+
+def test_naming_a_pinned_customer_moves_it_and_says_so(fleet: Path) -> None:
+    result = cli("bump-image", "2.0.0", "--customer", "globex", cwd=fleet)
+    assert result.code == 0, result.text
+    assert "globex is pinned; moved to 2.0.0" in result.err
+    assert commit_files(fleet) == ["customers/globex.yaml",
+                                   "gitops/apps/customer-globex/values.yaml"]
+    assert image_tag(fleet, "globex") == "2.0.0"
+    assert image_tag(fleet, "acme") == "1.0.0"
+    assert "pinned: true" in (fleet / "customers/globex.yaml").read_text()
+
+
+def test_unknown_customer_is_refused(fleet: Path) -> None:
+    state = tree_state(fleet)
+    result = cli("bump-image", "2.0.0", "--customer", "nobody", cwd=fleet)
+    assert result.code == 2 and "unknown customer(s): nobody" in result.err
+    assert tree_state(fleet) == state
+
+
+# --- --push against a bare remote --------------------------------------------------
+
+
+@pytest.fixture
+def remote(fleet: Path, tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    git("clone", "-q", "--bare", str(fleet), str(bare), cwd=tmp_path)
+    return bare
+
+
+def clone(remote: Path, where: Path, *flags: str) -> Path:
+    git("clone", "-q", *flags, f"file://{remote}", str(where), cwd=where.parent)
+    return where
+
+
+def remote_head(remote: Path) -> str:
+    return git("rev-parse", "main", cwd=remote).strip()
+
+
+def test_push_replays_onto_a_remote_that_moved(remote: Path, tmp_path: Path) -> None:
+    a = clone(remote, tmp_path / "a")
+    b = clone(remote, tmp_path / "b")
+    assert cli("add", "hooli", cwd=a).code == 0  # an unrelated customer, pushed first
+    git("push", "-q", "origin", "main", cwd=a)
+    theirs = remote_head(remote)
+    result = cli("bump-image", "3.0.0", "--push", cwd=b)
+    assert result.code == 0, result.text
+    assert "after 1 replay(s)" in result.out
+    # both changes landed: A's commit is an ancestor of the bump, nothing force-pushed
+    git("merge-base", "--is-ancestor", theirs, remote_head(remote), cwd=remote)
+    check = clone(remote, tmp_path / "check")
+    assert image_tag(check, "hooli") == "3.0.0"  # A's new customer is in the fleet too
+    assert image_tag(check, "acme") == "3.0.0"
+    assert image_tag(check, "globex") == "0.9.0"
+    assert cli("validate", cwd=check).code == 0
+    assert git("log", "-1", "--format=%s", cwd=check).strip().startswith("Bump image to 3.0.0")
+
+
+def test_push_conflict_leaves_remote_and_local_untouched(remote: Path, tmp_path: Path) -> None:
+    a = clone(remote, tmp_path / "a")
+    b = clone(remote, tmp_path / "b")
+    spec = a / "customers/initech.yaml"
+    spec.write_text(spec.read_text().replace("'1.0.0'", "'1.1.0-hotfix'"))
+    assert cli("compile", cwd=a).code == 0
+    git("commit", "-qam", "Hotfix initech", cwd=a)
+    git("push", "-q", "origin", "main", cwd=a)
+    theirs = remote_head(remote)
+    state = tree_state(b)
+    result = cli("bump-image", "3.0.0", "--push", cwd=b)
+    assert result.code == 1, result.text
+    assert "conflict: customers/initech.yaml was changed on origin/main too" in result.out
+    assert remote_head(remote) == theirs
+    after = tree_state(b)
+    assert after == state
+
+
+def test_push_from_a_shallow_clone(remote: Path, tmp_path: Path) -> None:
+    b = clone(remote, tmp_path / "b", "--depth", "1")
+    result = cli("bump-image", "3.0.0", "--push", cwd=b)
+    assert result.code == 0, result.text
+    assert remote_head(remote) == git("rev-parse", "HEAD", cwd=b).strip()
+
+
+def test_push_from_detached_head_is_refused(remote: Path, tmp_path: Path) -> None:
+    b = clone(remote, tmp_path / "b")
+    git("checkout", "-q", "--detach", "HEAD", cwd=b)
+    state = tree_state(b)
+    result = cli("bump-image", "3.0.0", "--push", cwd=b)
+    assert result.code == 2
+    assert "detached HEAD" in result.err
+    assert tree_state(b) == state
+
+
+def test_push_without_upstream_is_refused(fleet: Path) -> None:
+    state = tree_state(fleet)
+    result = cli("bump-image", "3.0.0", "--push", cwd=fleet)
+    assert result.code == 2
+    assert "no upstream" in result.err
+    assert tree_state(fleet) == state
+
+
+def test_push_with_no_commit_is_a_usage_error(fleet: Path) -> None:
+    result = cli("bump-image", "3.0.0", "--push", "--no-commit", cwd=fleet)
+    assert result.code == 2 and "--push needs a commit" in result.err
