@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,16 +116,19 @@ def apply(root: Path, change: TreeChange) -> Snapshot:
 
 
 def write_atomic(path: Path, content: bytes) -> None:
+    """Replace `path` with `content` so that a process killed at any point leaves the old
+    or the new file, never a truncated one (rename is atomic).
+
+    No fsync: it guards against power loss, not crashes, and cost 2 ms a file (9 s for a
+    1,000-customer compile). What must survive power loss is the commit, and git owns it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.gitops-gen-tmp")  # one writer at a time: the lock
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+        tmp.write_bytes(content)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

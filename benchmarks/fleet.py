@@ -1,0 +1,59 @@
+"""A generated platform of N customers in a temp dir, for the benchmark scripts."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+TIERS = ("small", "standard", "large")
+
+
+def gitops_gen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as users run it; a non-zero exit stops the benchmark loudly."""
+    proc = subprocess.run([sys.executable, "-m", "gitops_gen", *args], cwd=cwd,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"gitops-gen {' '.join(args)} exited {proc.returncode}:\n"
+                         f"{proc.stdout}{proc.stderr}")
+    return proc
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com",
+                    *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_platform(root: Path, customers: int) -> Path:
+    """`init`, N specs (a mix of tiers, some pinned), `compile`, one commit."""
+    gitops_gen("init", str(root), cwd=root.parent)
+    for i in range(customers):
+        name = f"c{i:05d}"
+        pin = "image:\n  tag: \"0.9.0\"\n  pinned: true\n" if i % 10 == 0 else ""
+        spec = f"name: {name}\ntier: {TIERS[i % 3]}\n{pin}"
+        (root / "customers" / f"{name}.yaml").write_text(spec)
+    gitops_gen("compile", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", f"{customers} customers", cwd=root)
+    return root
+
+
+def timed(action: Callable[[], object], runs: int = 3,
+          reset: Callable[[], object] | None = None) -> float:
+    """Median wall-clock seconds of `action` over `runs` (with `reset` before each)."""
+    times = []
+    for _ in range(runs):
+        if reset is not None:
+            reset()
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
