@@ -46,6 +46,7 @@ class InputDigests:
         self.root = root.resolve()
         self.kube_version = kube_version
         self._content: dict[Path, str] = {}
+        self._references: dict[Path, list[Path] | None] = {}  # None: cannot tell
 
     def digest(self, objects: Sequence[Manifest]) -> str | None:
         """The digest of the apps a customer's Argo CD `objects` define. None: rebuild."""
@@ -67,11 +68,22 @@ class InputDigests:
         """`paths` and every path their kustomizations and charts reach outside them."""
         todo, seen = list(paths), set(paths)
         while todo:
-            for found in _references(self.root, todo.pop()):
+            for found in self._references_of(todo.pop()):
                 if found not in seen and not any(found.is_relative_to(p) for p in seen):
                     seen.add(found)
                     todo.append(found)
         return seen
+
+    def _references_of(self, path: Path) -> list[Path]:
+        if path not in self._references:
+            try:
+                self._references[path] = list(_references(self.root, path))
+            except _Unknown:
+                self._references[path] = None
+        found = self._references[path]
+        if found is None:
+            raise _Unknown(path)
+        return found
 
     def _content_of(self, path: Path) -> str:
         if path not in self._content:

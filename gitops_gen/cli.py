@@ -19,7 +19,7 @@ import click
 from gitops_gen import __version__
 from gitops_gen.console import Console
 from gitops_gen.errors import InputError
-from gitops_gen.platform import Platform, load_platform
+from gitops_gen.platform import Platform, find_root, load_platform
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -28,6 +28,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 class Globals:
     directory: Path
     verbose: bool
+    wait: float = 0.0  # --wait of the commands that write
 
     @property
     def console(self) -> Console:
@@ -36,8 +37,28 @@ class Globals:
     def platform(self) -> Platform:
         return load_platform(self.directory)
 
+    def locked_platform(self) -> Platform:
+        """The platform, loaded once this process holds its writer lock (gitops_gen/lock.py)
+        — after, so that what a waited-for run wrote is what this one reads. The lock is
+        held until the command returns."""
+        from gitops_gen.lock import writer_lock
+
+        root = find_root(self.directory)
+        click.get_current_context().with_resource(writer_lock(root, self.wait))
+        return load_platform(root)
+
 
 pass_globals = click.make_pass_decorator(Globals)
+
+
+def _set_wait(ctx: click.Context, _: click.Parameter, value: float) -> None:
+    ctx.ensure_object(Globals).wait = value
+
+
+writes_tree = click.option(
+    "--wait", type=click.FloatRange(min=0), default=0, expose_value=False, callback=_set_wait,
+    metavar="SECONDS", help="If another gitops-gen is changing this repository, wait up to "
+    "SECONDS for it to finish (default: stop at once with exit 2).")
 
 
 def _set_directory(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
@@ -89,18 +110,23 @@ def cli(ctx: click.Context, directory: Path, verbose: bool) -> None:
 @click.argument("target", metavar="DIRECTORY", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--platform", "platform_name", metavar="NAME", help="Platform name (a DNS label).")
 @click.option("--domain", metavar="DOMAIN", help="Customers are served at <name>.DOMAIN.")
+@click.option("--template", metavar="NAME", default="lunarfront", show_default=True,
+              help="Platform to start from: the default, or an example under examples/ "
+                   "(nmt, nickapp, newfinity, neotool).")
 @click.option("--no-commit", is_flag=True, help="Do not make the initial commit.")
 @pass_globals
 def init(g: Globals, target: Path, platform_name: str | None, domain: str | None,
-         no_commit: bool) -> int:
+         template: str, no_commit: bool) -> int:
     """Scaffold a platform repo in DIRECTORY and `git init` it.
 
     Writes gitops-gen.yaml, the chart, templates, schemas, workflows and the pre-commit
-    config, then commits them when it created the repository.
+    config, then commits them when it created the repository. The new platform has no
+    customers yet, whichever --template it starts from.
     """
     from gitops_gen.commands import init as command
 
-    return command.run(g.console, g.directory / target, platform_name, domain, no_commit)
+    return command.run(g.console, g.directory / target, platform_name, domain, no_commit,
+                       template)
 
 
 @command()
@@ -109,6 +135,7 @@ def init(g: Globals, target: Path, platform_name: str | None, domain: str | None
               help="Set a spec field, e.g. --set tier=large --set env.COUNTRY=NO "
                    "(repeatable; values are YAML scalars).")
 @click.option("--no-commit", is_flag=True, help="Write and validate, but do not commit.")
+@writes_tree
 @pass_globals
 def add(g: Globals, name: str, assignments: tuple[str, ...], no_commit: bool) -> int:
     """Onboard customer NAME: write customers/NAME.yaml, compile, validate, commit.
@@ -119,7 +146,7 @@ def add(g: Globals, name: str, assignments: tuple[str, ...], no_commit: bool) ->
     from gitops_gen.commands import add as command
     from gitops_gen.validate import validator_for_commands
 
-    return command.run(g.platform(), g.console, name, assignments, no_commit,
+    return command.run(g.locked_platform(), g.console, name, assignments, no_commit,
                        validator_for_commands)
 
 
@@ -127,6 +154,7 @@ def add(g: Globals, name: str, assignments: tuple[str, ...], no_commit: bool) ->
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Remove even if the spec is not `lifecycle: retiring`.")
 @click.option("--no-commit", is_flag=True, help="Delete and validate, but do not commit.")
+@writes_tree
 @pass_globals
 def remove(g: Globals, name: str, force: bool, no_commit: bool) -> int:
     """Offboard customer NAME: delete its spec and generated files in one commit.
@@ -137,11 +165,13 @@ def remove(g: Globals, name: str, force: bool, no_commit: bool) -> int:
     from gitops_gen.commands import remove as command
     from gitops_gen.validate import validator_for_commands
 
-    return command.run(g.platform(), g.console, name, force, no_commit, validator_for_commands)
+    return command.run(g.locked_platform(), g.console, name, force, no_commit,
+                       validator_for_commands)
 
 
 @command("compile")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
+@writes_tree
 @pass_globals
 def compile_(g: Globals, names: tuple[str, ...]) -> int:
     """(Re)generate the tree from the specs (all, or those NAMEd).
@@ -151,7 +181,7 @@ def compile_(g: Globals, names: tuple[str, ...]) -> int:
     """
     from gitops_gen.commands import compile as command
 
-    return command.run(g.platform(), g.console, names)
+    return command.run(g.locked_platform(), g.console, names)
 
 
 @command()
@@ -189,6 +219,7 @@ def validate(g: Globals, output: str, backend: str, jobs: int) -> int:
               help="Push the commit to the branch's upstream; replay and retry if it moved.")
 @click.option("--retries", type=click.IntRange(0, 20), default=None,
               help="Replays after a rejected push (default: git.pushRetries, else 3).")
+@writes_tree
 @pass_globals
 def bump_image(g: Globals, tag: str, customers: tuple[str, ...], no_commit: bool, push: bool,
                retries: int | None) -> int:
@@ -201,7 +232,7 @@ def bump_image(g: Globals, tag: str, customers: tuple[str, ...], no_commit: bool
     from gitops_gen.commands import bump as command
     from gitops_gen.validate import validator_for_commands
 
-    platform = g.platform()
+    platform = g.locked_platform()
     configured = (platform.config.get("git") or {}).get("pushRetries", 3)
     return command.run(platform, g.console, tag, customers, no_commit, push,
                        configured if retries is None else retries, validator_for_commands)

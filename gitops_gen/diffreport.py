@@ -86,7 +86,8 @@ class TextReporter:
         for customer in report.customers:
             if not customer.changes:
                 continue
-            header = f"customer {title(customer)}: {counts(customer)}"
+            who = f"customer {customer.customer}" if customer.customer else "platform-wide"
+            header = f"{who}: {counts(customer)}"
             lines.append(f"{_Ansi.BOLD}{header}{_Ansi.RESET}" if color else header)
             for change in customer.changes:
                 lines.extend(self.object_lines(change, color))

@@ -52,6 +52,14 @@ class GitRepo:
         entries = [e[3:] for e in out.split("\0") if len(e) > 3]
         return sorted(e.removeprefix(self.prefix) for e in entries if e.startswith(self.prefix))
 
+    def is_detached(self) -> bool:
+        """HEAD names a commit, not a branch: a commit made now is on no branch."""
+        return bool(self.repo.head.is_detached)
+
+    def is_tracked(self, path: str) -> bool:
+        """Whether `path` is in the index (committed, or staged to be)."""
+        return bool(self.repo.git.ls_files("--", *self._spec([path])).strip())
+
     def commit_paths(self, paths: Sequence[str], message: str, identity: Identity) -> str:
         """Commit exactly `paths` (added, changed or deleted); returns the new sha."""
         env = _identity_env(self.repo, identity)
@@ -94,14 +102,17 @@ class GitRepo:
         a checkout (Argo CD's) has them, which archive's export-ignore/export-subst
         attributes would change; the repository's index, worktrees and refs are untouched.
         """
-        treeish = f"{sha}:{self.prefix.rstrip('/')}" if self.prefix else sha
+        # `sha:path` names the object at path (`^{tree}` would be read as part of the path)
+        treeish = f"{sha}:{self.prefix.rstrip('/')}" if self.prefix else f"{sha}^{{tree}}"
         try:
-            tree = str(self.repo.git.rev_parse("--verify", "--quiet", f"{treeish}^{{tree}}"))
+            tree = str(self.repo.git.rev_parse("--verify", "--quiet", treeish)).strip()
+            if str(self.repo.git.cat_file("-t", tree)).strip() != "tree":
+                return False
         except git.GitCommandError:
             return False
         with tempfile.TemporaryDirectory(prefix="gitops-gen-index-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            self.repo.git.read_tree(tree.strip(), env=env)
+            self.repo.git.read_tree(tree, env=env)
             self.repo.git.checkout_index("-a", "-f", f"--prefix={dest.resolve()}/", env=env)
         return True
 

@@ -10,7 +10,6 @@ Two guarantees hold whatever a spec contains:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +22,7 @@ from gitops_gen.errors import InputError
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import CONFIG_FILE, GENERATED_MARK, TEMPLATE_DIR, OutputRule, Platform
 from gitops_gen.spec import CustomerSpec
-from gitops_gen.yamlemit import dump_documents
+from gitops_gen.yamlemit import dump_documents, json_text
 
 
 class _LenientLookupStrictOutput(jinja2.ChainableUndefined, jinja2.StrictUndefined):
@@ -34,7 +33,7 @@ class _LenientLookupStrictOutput(jinja2.ChainableUndefined, jinja2.StrictUndefin
 def _finalize(value: Any) -> str:
     if isinstance(value, jinja2.Undefined):
         return str(value)  # StrictUndefined raises here
-    return json.dumps(value, ensure_ascii=True, sort_keys=False)
+    return json_text(value)
 
 
 @dataclass

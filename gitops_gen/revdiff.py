@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitops_gen.appinputs import InputDigests
-from gitops_gen.argocd import applications, argocd_objects, helm_kube_version
+from gitops_gen.argocd import ARGOCD_GROUP, applications, argocd_objects, helm_kube_version
 from gitops_gen.build import build_all
 from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import open_repo
@@ -77,7 +77,11 @@ def _load_side(root: Path, label: str) -> _Side:
         kube_version = helm_kube_version(resolve_version(platform.kube_version))
     except InputError as exc:
         raise InputError(f"at {label}: {exc}" if label else str(exc)) from None
-    objects, findings = argocd_objects(root, generated_files(platform))
+    # Only files that can hold an Argo CD object are parsed (Helm values are most of the
+    # tree); any other file that does not parse fails its app's build instead.
+    files = [(rel, customer) for rel, customer in generated_files(platform)
+             if ARGOCD_GROUP.encode() in (root / rel).read_bytes()]
+    objects, findings = argocd_objects(root, files)
     by_customer: dict[str, list[Manifest]] = {}
     for manifest in objects:
         by_customer.setdefault(manifest.customer, []).append(manifest)
@@ -125,9 +129,10 @@ def _build(platform: Platform, names: list[str], sides: tuple[_Side, _Side],
         return [{}, {}]
     toolchain = find_toolchain(platform.tools)
     jobs = jobs or os.cpu_count() or 1
+    wanted = set(names)
     results: list[Mapping[str, BuildResult]] = []
     for side in sides:
-        apps = {name: app for name, app in side.apps.items() if name in names}
+        apps = {name: app for name, app in side.apps.items() if name in wanted}
         built = build_all(side.root, apps, toolchain, side.kube_version, jobs)
         results.append({n: _labelled_result(side.label, r) for n, r in built.items()})
     return results

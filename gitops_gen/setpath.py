@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import NodeEvent, ScalarEvent
 
 from gitops_gen.errors import InputError
+
+_PATH_SHAPE = re.compile(r"[A-Za-z0-9_.-]+")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 
 
 def parse_assignment(
@@ -20,8 +26,19 @@ def parse_assignment(
     path_text, sep, raw = text.partition("=")
     path = path_text.strip().split(".")
     if not sep or not all(path):
-        raise InputError(f"--set {text!r}: expected PATH=VALUE, e.g. --set tier=large")
+        raise InputError(f"--set {shown(text)}: expected PATH=VALUE, e.g. --set tier=large")
+    if _UNDECODABLE.search(text):  # how Python hands over argv bytes that are not UTF-8
+        raise InputError(f"--set {shown(text)}: not valid UTF-8 text")
     return path, raw if schema and _is_string_field(schema, path) else _scalar(raw)
+
+
+def shown(text: str) -> str:
+    """An assignment as messages may show it: its path, never its value (a secret, maybe;
+    `--set env.TOKEN:abc` with `:` for `=` is all value)."""
+    path_text, sep, _ = text.partition("=")
+    if _PATH_SHAPE.fullmatch(path_text):
+        return repr(f"{path_text}=…" if sep else path_text)
+    return "(an argument not shown: it is not PATH=VALUE and may hold a secret)"
 
 
 def apply_assignments(
@@ -35,7 +52,7 @@ def apply_assignments(
             if child is None:
                 child = node[key] = CommentedMap()
             if not isinstance(child, dict):
-                raise InputError(f"--set {text!r}: {key} is not a mapping in the spec")
+                raise InputError(f"--set {shown(text)}: {key} is not a mapping in the spec")
             node = child
         node[path[-1]] = value
 
@@ -68,13 +85,19 @@ def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any] | None) -> Mappi
 def _scalar(raw: str) -> Any:
     """YAML 1.2 scalar semantics: 3 is an int, true a bool, NO stays the string NO.
 
-    Anything that is not a single scalar (`a: b`, `[1]`, text with newlines) is taken as
-    the literal string, so --set can never add structure to a spec.
+    Anything that is not a single untagged, unanchored scalar (`a: b`, `[1]`, `!!binary
+    x`, `&a x`, text with newlines) is taken as the literal string, so --set can never add
+    structure to a spec. The first event decides, before ruamel builds (recursively) a
+    collection: 50,000 `[` are a string, not a RecursionError.
     """
-    if raw == "":
-        return ""
+    if raw == "" or any(brk in raw for brk in _LINE_BREAKS):
+        return raw  # YAML would fold "a\nb" into "a b"
     try:
-        value = YAML(typ="safe", pure=True).load(raw)
+        yaml = YAML(typ="safe", pure=True)
+        first = next((e for e in yaml.parse(raw) if isinstance(e, NodeEvent)), None)
+        if not isinstance(first, ScalarEvent) or first.tag is not None or first.anchor:
+            return raw
+        value = yaml.load(raw)
     except YAMLError:
         return raw
     if isinstance(value, dict | list) or (value is None and raw.strip() not in ("null", "~")):

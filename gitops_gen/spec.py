@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen.errors import InputError
-from gitops_gen.platform import CUSTOMER_SCHEMA, Platform
+from gitops_gen.platform import CUSTOMER_SCHEMA, SPEC_DIR, Platform
 from gitops_gen.schemacheck import schema_errors
 from gitops_gen.yamlio import LoadedYaml, PathPart, load_mapping, parse_mapping, to_plain
 
@@ -69,6 +69,8 @@ def load_spec(platform: Platform, name: str) -> CustomerSpec:
     check_name(name)
     rel = platform.spec_path(name)
     path = platform.path(rel)
+    if (path.is_symlink() or path.exists()) and not path.is_file():
+        raise InputError(f"{rel}: not a regular file (a directory, device, or broken symlink)")
     if not path.is_file():
         known = ", ".join(platform.customer_names()) or "none yet"
         raise InputError(f"unknown customer {name!r}: no {rel} (customers: {known})")
@@ -84,15 +86,28 @@ def parse_spec(platform: Platform, name: str, text: str) -> CustomerSpec:
 def load_all(platform: Platform, names: Sequence[str] | None = None) -> list[CustomerSpec]:
     """Load every spec (or those named); all problems reported together, then uniqueness."""
     specs: list[CustomerSpec] = []
-    errors: list[str] = []
+    errors = _misnamed_files(platform) if names is None else []
     for name in names if names is not None else platform.customer_names():
         try:
             specs.append(load_spec(platform, name))
         except InputError as exc:
-            errors.append(str(exc))
+            where = platform.spec_path(name)
+            errors.append(str(exc) if where in str(exc) else f"{where}: {exc}")
     if errors:
         raise InputError("\n".join(errors))
     return specs
+
+
+def _misnamed_files(platform: Platform) -> list[str]:
+    """Spec-looking files the tool would otherwise silently skip: `acme.yml`, `acme.YAML`.
+    A customer someone meant to add must not just be missing from the tree."""
+    spec_dir = platform.path(SPEC_DIR)
+    found = sorted(spec_dir.iterdir()) if spec_dir.is_dir() else []
+    return [
+        f"{SPEC_DIR}/{p.name}: not read: spec files are named <customer>.yaml (lowercase "
+        "`.yaml`); rename it" for p in found
+        if p.suffix.lower() in (".yaml", ".yml") and p.suffix != ".yaml"
+    ]
 
 
 def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> CustomerSpec:

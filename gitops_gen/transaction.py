@@ -26,10 +26,20 @@ class Outcome:
     paths: list[str]
     sha: str | None = None
     findings: list[Finding] | None = None
+    detached: bool = False  # the commit is on a detached HEAD, on no branch
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    def commit_text(self) -> str:
+        """The commit as summaries name it; one on no branch says how to keep it."""
+        if self.sha is None:
+            return "not committed"
+        if self.detached:
+            return (f"commit {self.sha} on a detached HEAD (on no branch: keep it with "
+                    "`git switch -c BRANCH`)")
+        return f"commit {self.sha}"
 
 
 def commit_change(
@@ -53,7 +63,7 @@ def commit_change(
         # InputError, a crash or Ctrl-C: whatever happened, the tree goes back
         snapshot.restore()
         raise
-    return Outcome(change.paths, sha=sha)
+    return Outcome(change.paths, sha=sha, detached=bool(repo and repo.is_detached()))
 
 
 def identity(platform: Platform) -> Identity:

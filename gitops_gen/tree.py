@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import difflib
 import os
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitops_gen.model import Finding, RenderedFile, customer_of_path
 from gitops_gen.platform import GENERATED_MARK, Platform
+
+TEMP_SUFFIX = ".gitops-gen-tmp"
+TEST_KILL_AFTER_WRITES = "GITOPS_GEN_TEST_KILL_AFTER_WRITES"
 
 
 @dataclass
@@ -84,7 +88,11 @@ def generated_files(platform: Platform) -> list[tuple[str, str | None]]:
         if not base.is_dir():
             continue
         for path in sorted(base.rglob("*")):
-            source = generated_from(path) if path.is_file() and not path.is_symlink() else None
+            # a killed write's temporary file is no generated file: the next write of
+            # its target reuses and renames it
+            regular = path.is_file() and not path.is_symlink()
+            temp = path.name.endswith(TEMP_SUFFIX)
+            source = generated_from(path) if regular and not temp else None
             if source is not None:
                 found.append((path.relative_to(platform.root).as_posix(), customer_of_path(source)))
     return found
@@ -102,17 +110,29 @@ def generated_from(path: Path) -> str | None:
 
 def apply(root: Path, change: TreeChange) -> Snapshot:
     snapshot = take_snapshot(root, change.paths)
+    operations: list[tuple[str, bytes | None]] = [*change.writes.items()]
+    operations += [(rel, None) for rel in change.deletes]
     try:
-        for rel, content in change.writes.items():
-            write_atomic(root / rel, content)
-        for rel in change.deletes:
+        for done, (rel, content) in enumerate(operations):
+            _test_kill_point(done)
             path = root / rel
-            path.unlink(missing_ok=True)
-            _remove_empty_parents(root, path.parent)
+            if content is not None:
+                write_atomic(path, content)
+            else:
+                path.unlink(missing_ok=True)
+                _remove_empty_parents(root, path.parent)
     except OSError:
         snapshot.restore()
         raise
     return snapshot
+
+
+def _test_kill_point(done: int) -> None:
+    """Test-only fault injection (tests/test_faults.py): with the environment variable
+    set to N, the process SIGKILLs itself after N file operations of `apply` — a crash at
+    an exact point between two writes, which a timed kill only hits by luck."""
+    if os.environ.get(TEST_KILL_AFTER_WRITES) == str(done):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def write_atomic(path: Path, content: bytes) -> None:
@@ -123,7 +143,7 @@ def write_atomic(path: Path, content: bytes) -> None:
     1,000-customer compile). What must survive power loss is the commit, and git owns it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.gitops-gen-tmp")  # one writer at a time: the lock
+    tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")  # one writer at a time: the lock
     try:
         tmp.write_bytes(content)
         os.replace(tmp, path)

@@ -11,6 +11,7 @@ double-quoted with JSON escapes (valid YAML in 1.1 and 1.2).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -24,6 +25,8 @@ _PLAIN_SHAPE = re.compile(
     r"|[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)"
 )
 INDENT = "  "
+# JSON escapes what ASCII holds (quotes, backslash, C0 controls); the rest is ours to do.
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x00-\x7e]")
 # Go's yaml.v2 also reads these as booleans, where PyYAML does not (y, n).
 _YAML11_WORDS = frozenset(
     ["y", "yes", "n", "no", "on", "off", "true", "false", "null"]
@@ -94,16 +97,47 @@ def _scalar(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float(value)
     return _string(str(value))
+
+
+def _float(value: float) -> str:
+    """A float both YAML versions read as this float: JSON's `Infinity` and `1e+16` are
+    strings to YAML 1.1 (its floats need a dot), so spell them `.inf` and `1.0e+16`."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    mantissa, exp_mark, exponent = text.partition("e")
+    return f"{mantissa}.0e{exponent}" if exp_mark and "." not in mantissa else text
 
 
 @lru_cache(maxsize=65536)
 def _string(text: str) -> str:
     if _is_plain_safe(text):
         return text
-    return json.dumps(text, ensure_ascii=True)
+    return json_text(text)
+
+
+def json_text(value: Any) -> str:
+    """`value` (a string, or a JSON collection) as JSON that every YAML parser reads back
+    as exactly `value`: a double-quoted YAML scalar or flow collection, in pure ASCII.
+
+    Not `json.dumps(ensure_ascii=True)`: it writes an emoji as the surrogate pair
+    `\\ud83d\\ude00`, which YAML reads as two invalid characters. Every non-ASCII
+    character (and DEL) is escaped as its code point instead; raw, U+2028, U+0085 and
+    U+FEFF would be line breaks or a byte-order mark to a YAML 1.1 reader (Go, PyYAML).
+    """
+    return _NOT_PRINTABLE_ASCII.sub(_escape, json.dumps(value, ensure_ascii=False))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _is_plain_safe(text: str) -> bool:

@@ -2,14 +2,16 @@
 
 Specs are loaded with ruamel.yaml's round-trip loader, which keeps every key's line so
 errors can say `customers/acme.yaml:7: image.tag: ...`. Hand-written input is hostile
-until proven otherwise: duplicate keys, aliases (the "billion laughs" bomb), huge files,
-deep nesting and non-UTF-8 bytes are refused before anything else looks at the data.
+until proven otherwise: duplicate keys, aliases (the "billion laughs" bomb), tags, huge
+files, deep nesting, non-UTF-8 bytes, NUL characters and surrogate escapes are refused
+before anything else looks at the data.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+from ruamel.yaml.reader import ReaderError
 
 from gitops_gen.errors import InputError
 
-MAX_BYTES = 256 * 1024  # a spec is a few hundred bytes; anything near this is a mistake
+# A spec is a few hundred bytes, a platform config a few KiB; ruamel needs ~1 s per 20 KiB
+# of dense YAML, so this also bounds the time one hostile file can cost.
+MAX_BYTES = 64 * 1024
 MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 PathPart = str | int
 
@@ -69,54 +76,100 @@ def read_text(path: Path, display: str) -> str:
 
 def parse_mapping(text: str, display: str) -> LoadedYaml:
     """Parse one YAML document that must be a mapping; every problem is an InputError."""
-    if "&" in text or "*" in text:
-        _refuse_anchors(text, display)
-    try:
+    with _yaml_errors(display, text):
+        _check_events(text, display)
         data = round_trip_yaml().load(text)
-    except DuplicateKeyError as exc:
-        raise InputError(_marked(display, exc, "duplicate key")) from None
-    except MarkedYAMLError as exc:
-        raise InputError(_marked(display, exc, "malformed YAML")) from None
-    except YAMLError as exc:
-        raise InputError(f"{display}: malformed YAML: {exc}") from None
     if data is None:
         raise InputError(f"{display}: file is empty")
     if not isinstance(data, CommentedMap):
         raise InputError(f"{display}:1: expected a mapping at the top level")
-    _check_depth(data, display)
+    _check_nodes(data, display)
     return LoadedYaml(display, data)
+
+
+@contextmanager
+def _yaml_errors(display: str, text: str) -> Iterator[None]:
+    """ruamel's exceptions → InputErrors naming file and line."""
+    try:
+        yield
+    except DuplicateKeyError as exc:
+        raise InputError(_marked(display, exc, "duplicate key")) from None
+    except MarkedYAMLError as exc:
+        raise InputError(_marked(display, exc, "malformed YAML")) from None
+    except ReaderError as exc:  # a character YAML forbids, e.g. a raw NUL byte
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise InputError(f"{display}:{line}: malformed YAML: character U+{exc.character:04X} "
+                         "is not allowed in YAML") from None
+    except YAMLError as exc:
+        raise InputError(f"{display}: malformed YAML: {exc}") from None
 
 
 def load_mapping(path: Path, display: str) -> LoadedYaml:
     return parse_mapping(read_text(path, display), display)
 
 
-def _refuse_anchors(text: str, display: str) -> None:
-    """Refuse anchors and aliases: a spec never needs them and they enable YAML bombs."""
-    yaml = YAML(typ="rt")
-    try:
-        for event in yaml.parse(text):
-            anchor = getattr(event, "anchor", None)
-            if anchor is not None:
-                line = event.start_mark.line + 1 if event.start_mark else None
-                where = f"{display}:{line}" if line else display
-                raise InputError(f"{where}: YAML anchors and aliases are not allowed (&{anchor})")
-    except MarkedYAMLError as exc:
-        raise InputError(_marked(display, exc, "malformed YAML")) from None
+def _check_events(text: str, display: str) -> None:
+    """Refuse, from the event stream and before any node is built, what a spec never
+    needs and an attacker would use: anchors and aliases (the "billion laughs" bomb),
+    explicit tags (`!!python/object`, `!!binary`: values change type behind the schema's
+    back) and deep nesting. It must come first: ruamel builds nodes recursively, so
+    10,000 nested `[` would end in a RecursionError; events stop at the first refusal."""
+    depth = 0
+    for event in YAML(typ="rt").parse(text):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        where = f"{display}:{line}" if line else display
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise InputError(f"{where}: YAML anchors and aliases are not allowed (&{anchor})")
+        if getattr(event, "tag", None) is not None:
+            raise InputError(f"{where}: YAML tags are not allowed ({event.tag}); "
+                             "quote the value to make it a string")
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InputError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
 
 
-def _check_depth(node: Any, display: str, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
-        raise InputError(f"{display}: nested more than {MAX_DEPTH} levels deep")
-    for child in _children(node):
-        _check_depth(child, display, depth + 1)
+def _check_nodes(root: CommentedMap, display: str) -> None:
+    """Keys are scalars and strings are text every consumer can take (the depth is
+    bounded by `_check_events`, so this recursion is too). Values are never echoed."""
+
+    def refuse(path: list[PathPart], problem: str) -> InputError:
+        line = line_of(root, path)
+        field = ".".join(str(p) for p in path) or "<top>"
+        return InputError(f"{display}{f':{line}' if line else ''}: {field}: {problem}")
+
+    def walk(node: Any, path: list[PathPart]) -> None:
+        if isinstance(node, dict):
+            seen: set[str] = set()
+            for key, value in node.items():
+                if isinstance(key, Mapping | tuple | list | set):
+                    raise refuse(path, "a mapping key must be a plain scalar, not a collection")
+                if isinstance(key, str) and (problem := _text_problem(key)):
+                    raise refuse(path, f"a key {problem}")
+                if _key_text(key) in seen:  # `1:` and `"1":` are one key to Helm
+                    raise refuse([*path, key], "this key appears twice, spelled differently")
+                seen.add(_key_text(key))
+                walk(value, [*path, key])
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, [*path, index])
+        elif isinstance(node, str) and (problem := _text_problem(node)):
+            raise refuse(path, problem)
+
+    walk(root, [])
 
 
-def _children(node: Any) -> Iterator[Any]:
-    if isinstance(node, dict):
-        yield from node.values()
-    elif isinstance(node, list):
-        yield from node
+def _text_problem(text: str) -> str | None:
+    if "\0" in text:
+        return ("contains a NUL character (\\0), which no environment variable, file name "
+                "or Kubernetes field can hold")
+    if _SURROGATE.search(text):
+        return ("contains a UTF-16 surrogate escape (\\ud800-\\udfff), which is not a "
+                "character: write the character itself, or escape it as \\U0001F600")
+    return None
 
 
 def _marked(display: str, exc: MarkedYAMLError, what: str) -> str:
@@ -157,9 +210,17 @@ def _child_line(node: Any, part: PathPart) -> tuple[Any, int | None] | None:
 def to_plain(node: Any) -> Any:
     """ruamel's commented containers → plain dicts/lists (what schemas and templates see)."""
     if isinstance(node, dict):
-        return {str(k): to_plain(v) for k, v in node.items()}
+        return {_key_text(k): to_plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [to_plain(v) for v in node]
     if isinstance(node, str):
         return str(node)  # drop ruamel's quoted-scalar subclasses
     return node
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as the string it was written as: `true:` is the key "true" (as Helm
+    and Go's YAML see it), not Python's "True"."""
+    if isinstance(key, bool) or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    return str(key)

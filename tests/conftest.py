@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -79,6 +80,28 @@ def platform(tmp_path: Path) -> Iterator[Path]:
     result = cli("init", str(root), cwd=tmp_path)
     assert result.code == 0, result.text
     yield root
+
+
+@pytest.fixture(scope="session")
+def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `gitops-gen init` platform per test session, never written to: copy it (with
+    `platform_copy`) where `init`'s ~2 s per test would add up, e.g. over a corpus."""
+    base = tmp_path_factory.mktemp("template")
+    home = base / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1"}
+    result = cli("init", str(base / "platform"), cwd=base, env=env)
+    assert result.code == 0, result.text
+    return base / "platform"
+
+
+@pytest.fixture
+def platform_copy(platform_template: Path, tmp_path: Path) -> Path:
+    """What the `platform` fixture gives (a fresh platform repo with its initial commit),
+    copied from the session's template."""
+    root = tmp_path / "platform"
+    shutil.copytree(platform_template, root, symlinks=True)
+    return root
 
 
 @pytest.fixture(autouse=True)

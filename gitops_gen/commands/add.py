@@ -11,6 +11,7 @@ from ruamel.yaml.comments import CommentedMap
 from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
 from gitops_gen.errors import InputError
+from gitops_gen.gitrepo import open_repo
 from gitops_gen.platform import Platform
 from gitops_gen.setpath import apply_assignments
 from gitops_gen.spec import CustomerSpec, check_name, customer_schema, load_all, parse_spec
@@ -30,7 +31,7 @@ def run(
     check_name(name)
     rel = platform.spec_path(name)
     if platform.path(rel).exists():
-        raise InputError(f"customer {name!r} already exists ({rel}); edit that file instead")
+        raise InputError(_exists(platform, name, rel))
     text = spec_text(name, assignments, customer_schema(platform))
     spec = parse_spec(platform, name, text)
     plan = plan_compile(platform, [*load_all(platform), spec], only=[name])
@@ -39,6 +40,21 @@ def run(
     validate: Validate = validator(platform, [name])
     outcome = commit_change(platform, change, f"Add customer {name}", validate, no_commit)
     return report(console, spec, outcome, no_commit)
+
+
+def _exists(platform: Platform, name: str, rel: str) -> str:
+    """Why NAME cannot be added, and — for a spec never committed, as an interrupted or
+    --no-commit `add` leaves it — the two ways out."""
+    repo = open_repo(platform.root)
+    if repo is None or repo.is_tracked(rel):
+        return f"customer {name!r} already exists ({rel}); edit that file instead"
+    return (
+        f"customer {name!r} already exists ({rel}) but was never committed (an `add` that "
+        "was interrupted, or run with --no-commit, leaves it so). To keep it: `gitops-gen "
+        f"compile`, then commit {rel} and gitops/. To start over: delete {rel}, run "
+        f"`gitops-gen compile` (it deletes the customer's generated files), and add {name} "
+        "again."
+    )
 
 
 def spec_text(name: str, assignments: Sequence[str], schema: dict[str, Any]) -> str:
@@ -60,7 +76,7 @@ def report(console: Console, spec: CustomerSpec, outcome: Outcome, no_commit: bo
         return 1
     for path in outcome.paths:
         console.detail(f"  {path}")
-    where = "written, not committed" if no_commit else f"commit {outcome.sha}"
+    where = "written, not committed" if no_commit else outcome.commit_text()
     console.summary(f"added {spec.name}: https://{spec.host} in namespace {spec.namespace}, "
                     f"{len(outcome.paths)} files, {where}")
     return 0

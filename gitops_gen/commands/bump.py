@@ -70,7 +70,7 @@ def run(
     if not outcome.ok:
         return _refused(console, outcome)
     if git_ops is None or upstream is None:
-        where = "not committed" if no_commit else f"commit {outcome.sha}"
+        where = outcome.commit_text()
         console.summary(f"{bump.message}: {len(outcome.paths)} files, {where}")
         return 0
     return _push(platform, console, bump, git_ops, upstream, retries, validator)

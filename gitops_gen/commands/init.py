@@ -10,15 +10,15 @@ from gitops_gen.console import Console
 from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import init_repo, open_repo
 from gitops_gen.platform import CONFIG_FILE, load_platform
-from gitops_gen.scaffold import scaffold_files
+from gitops_gen.scaffold import DEFAULT_TEMPLATE, scaffold_files
 from gitops_gen.transaction import identity
 from gitops_gen.tree import apply, write_atomic
 from gitops_gen.yamlio import load_mapping, round_trip_yaml
 
 
 def run(console: Console, directory: Path, platform_name: str | None, domain: str | None,
-        no_commit: bool) -> int:
-    files = list(scaffold_files())
+        no_commit: bool, template: str = DEFAULT_TEMPLATE) -> int:
+    files = list(scaffold_files(template))
     if (directory / CONFIG_FILE).exists():
         raise InputError(f"{directory} is already a platform repo ({CONFIG_FILE} exists)")
     clashes = [dest for _, dest in files if (directory / dest).exists()]

@@ -35,7 +35,7 @@ def run(
         console.findings(outcome.findings or [])
         console.summary(f"not removed: {name}: the tree without it fails validation")
         return 1
-    where = "not committed" if no_commit else f"commit {outcome.sha}"
+    where = outcome.commit_text()
     console.summary(
         f"removed {name}: {len(outcome.paths)} files, {where}. Argo CD will prune the app and "
         f"namespace {spec.namespace}; its database is kept (drop it by hand when retention "

@@ -1,0 +1,60 @@
+{{/*
+Every user-supplied string is emitted with `quote`, so YAML 1.1 readers never turn a
+value such as NO, on or 0755 into a boolean or a number.
+*/}}
+
+{{/* Labels; no chart version, so the output only changes when the values do. */}}
+{{- define "nmt.labels" -}}
+{{ include "nmt.selectorLabels" . }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service | quote }}
+app.kubernetes.io/part-of: nmt
+gitops-gen.io/customer: {{ .root.Values.environment | quote }}
+{{- end }}
+
+{{/* Selector labels. Argument: dict "root" $ "component" "backend|postgres". */}}
+{{- define "nmt.selectorLabels" -}}
+app.kubernetes.io/name: {{ .component | quote }}
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
+{{- end }}
+
+{{/* repository:tag, or repository@sha256:... for a digest. Argument: the image values. */}}
+{{- define "nmt.image" -}}
+{{- $sep := ternary "@" ":" (hasPrefix "sha256:" .tag) -}}
+{{- printf "%s%s%s" .repository $sep .tag | quote -}}
+{{- end }}
+
+{{/* An env entry from a Secret key. Argument: dict "name" "VAR" "ref" (dict "secretName" "key"). */}}
+{{- define "nmt.secretEnvVar" -}}
+- name: {{ .name | quote }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .ref.secretName | quote }}
+      key: {{ .ref.key | quote }}
+{{- end }}
+
+{{/* requests/limits. Argument: the resources values. */}}
+{{- define "nmt.resources" -}}
+requests:
+  cpu: {{ .requests.cpu | quote }}
+  memory: {{ .requests.memory | quote }}
+limits:
+  cpu: {{ .limits.cpu | quote }}
+  memory: {{ .limits.memory | quote }}
+{{- end }}
+
+{{/* The "restricted" Pod Security Standard. Argument: the uid to run as. */}}
+{{- define "nmt.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "nmt.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+capabilities:
+  drop:
+    - ALL
+{{- end }}

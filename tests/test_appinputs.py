@@ -1,0 +1,103 @@
+"""Input digests on small trees in temp dirs: what a build reads changes the digest,
+nothing else does, and anything uncertain means "rebuild" (None)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops_gen.appinputs import InputDigests
+from gitops_gen.model import Manifest
+
+FILES = {
+    "chart/Chart.yaml": "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    "chart/templates/cm.yaml": "kind: ConfigMap\n",
+    "apps/acme/values.yaml": "greeting: hi\n",
+    "apps/acme/kustomization.yaml": "resources:\n  - ns.yaml\n  - ../../base\n",
+    "apps/acme/ns.yaml": "kind: Namespace\n",
+    "base/kustomization.yaml": "resources: [cm.yaml]\n",
+    "base/cm.yaml": "kind: ConfigMap\n",
+    "unrelated/notes.txt": "hello\n",
+}
+
+
+def application(**helm: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "customer-acme"},
+        "spec": {"sources": [
+            {"repoURL": "r", "path": "chart",
+             "helm": {"valueFiles": ["$values/apps/acme/values.yaml"], **helm}},
+            {"repoURL": "r", "path": "apps/acme"},
+            {"repoURL": "r", "ref": "values"},
+        ]},
+    }
+
+
+def digest(root: Path, app: dict[str, Any] | None = None) -> str | None:
+    manifest = Manifest("acme", app or application(), "argocd/acme.yaml")
+    return InputDigests(root, "1.37").digest([manifest])
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    for rel, text in FILES.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("rel", ["chart/templates/cm.yaml", "apps/acme/values.yaml",
+                                 "apps/acme/ns.yaml", "base/cm.yaml"])
+def test_every_file_a_build_reads_is_in_the_digest(tree: Path, rel: str) -> None:
+    before = digest(tree)
+    (tree / rel).write_text((tree / rel).read_text() + "# changed\n")
+    assert digest(tree) not in (before, None)
+
+
+def test_other_files_and_another_tree_with_the_same_files_do_not_change_it(
+    tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    before = digest(tree)
+    assert before is not None
+    (tree / "unrelated/notes.txt").write_text("changed\n")
+    (tree / "apps/globex").mkdir()
+    assert digest(tree) == before
+    copy = tmp_path_factory.mktemp("copy")
+    for rel, text in FILES.items():
+        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        (copy / rel).write_text(text)
+    assert digest(copy) == before
+
+
+def test_the_application_and_a_file_parameter_are_in_the_digest(tree: Path) -> None:
+    before = digest(tree)
+    assert digest(tree, application(releaseName="other")) != before
+    with_file = application(fileParameters=[{"name": "x", "path": "/unrelated/notes.txt"}])
+    first = digest(tree, with_file)
+    (tree / "unrelated/notes.txt").write_text("changed\n")
+    assert digest(tree, with_file) not in (first, None)
+
+
+def test_a_local_chart_dependency_is_in_the_digest(tree: Path) -> None:
+    (tree / "lib/templates").mkdir(parents=True)
+    (tree / "lib/templates/x.yaml").write_text("a: 1\n")
+    (tree / "chart/Chart.yaml").write_text(
+        FILES["chart/Chart.yaml"] + "dependencies:\n  - name: lib\n    repository: file://../lib\n")
+    before = digest(tree)
+    (tree / "lib/templates/x.yaml").write_text("a: 2\n")
+    assert digest(tree) not in (before, None)
+
+
+def test_symlinks_and_paths_outside_the_tree_mean_always_rebuild(tree: Path) -> None:
+    (tree / "apps/acme/link.yaml").symlink_to(tree / "base/cm.yaml")
+    assert digest(tree) is None
+    (tree / "apps/acme/link.yaml").unlink()
+    (tree / "apps/acme/kustomization.yaml").write_text("resources: [../../../elsewhere]\n")
+    (tree.parent / "elsewhere").mkdir(exist_ok=True)
+    assert digest(tree) is None
+    (tree / "apps/acme/kustomization.yaml").write_text("resources: [\n")
+    assert digest(tree) is None

@@ -1,0 +1,269 @@
+"""Hostile input: whatever a spec value holds, it arrives as that value, never as YAML
+structure or template code; hostile files are refused in bounded time and memory; no
+plaintext secret reaches a generated file, a commit, or an error message.
+
+The property tests drive `Renderer` (the unit that renders) directly for speed; the CLI
+cases prove the same end to end. The bad-input catalogue is tests/corpus/.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml.comments import CommentedMap
+
+from gitops_gen.errors import InputError
+from gitops_gen.platform import load_platform
+from gitops_gen.render import Renderer
+from gitops_gen.setpath import apply_assignments
+from gitops_gen.spec import customer_schema, parse_spec
+from gitops_gen.yamlemit import dump
+from gitops_gen.yamlio import parse_mapping, round_trip_yaml, to_plain
+from tests.conftest import cli, commit_count, git, tree_state
+
+VALUES = "gitops/apps/customer-acme/values.yaml"
+SPEC = "customers/acme.yaml"
+# Pieces that mean something to YAML, Jinja2, shells or terminals, or that YAML 1.1
+# readers (Go, PyYAML) take as line breaks or byte-order marks.
+NASTY = [
+    "\n", "\r\n", "\r", ": ", "- ", " #", "#", "{{ 7*7 }}", "{% raw %}", "{%", "{#", "}}",
+    "---", "...", "&a ", "*a", "!!python/object:os.system ", "!x ", "? ", "|", ">", "'",
+    '"', "\\", "\\n", "\u2028", "\u2029", "\x85", "\ufeff", "\x7f", "\t", "\x1b[31m", "😀",
+    "%YAML 1.1", "<<: ", "~", "null", "NO", "on", "y", "0o17", "0755", "1e3", ".inf", "=",
+    " ", "$(id)", "${HOME}", "kind: Secret", "[", "]", "{", "}", ",", "@", "`",
+]
+hostile_text = st.lists(
+    st.one_of(st.sampled_from(NASTY), st.text(max_size=6)), min_size=1, max_size=8
+).map("".join)
+SETTINGS = settings(
+    max_examples=300, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="module")
+def renderer(platform_template: Path) -> Renderer:
+    return Renderer(load_platform(platform_template))
+
+
+class Refused(Exception):
+    """The spec was refused with an InputError naming the spec file."""
+
+
+def rendered(renderer: Renderer, spec_text: str) -> dict[str, list[Any]]:
+    """Each generated file of customer acme, parsed (YAML 1.1, as Go reads it); Refused if
+    the spec is — which must then be an InputError that names the spec file."""
+    try:
+        spec = parse_spec(renderer.platform, "acme", spec_text)
+    except InputError as exc:
+        assert str(exc).startswith(SPEC), str(exc)
+        raise Refused(str(exc)) from None
+    return {f.path: list(yaml.safe_load_all(f.content)) for f in renderer.render_customer(spec)}
+
+
+def dumped(data: dict[str, Any]) -> str:
+    """Spec text as `add` writes it (ruamel round trip)."""
+    buffer = io.StringIO()
+    round_trip_yaml().dump(CommentedMap(data), buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def baseline(renderer: Renderer) -> dict[str, list[Any]]:
+    return rendered(renderer, "name: acme\n")
+
+
+@SETTINGS
+@given(value=hostile_text, key=hostile_text)
+@example(value="x\nkind: Secret\n---\nkind: Secret", key="a: b")
+@example(value="{{ 7*7 }}{% if true %}x{% endif %}{# c #}", key="{{ 7*7 }}")
+@example(value="\u2028😀\x85\ufeff\x7f", key="\u2029")
+def test_a_value_arrives_as_exactly_that_string(
+    renderer: Renderer, baseline: dict[str, list[Any]], value: str, key: str
+) -> None:
+    text = dumped({"name": "acme", "env": {"NOTE": value}, "values": {"extra": {key: value}}})
+    try:
+        files = rendered(renderer, text)
+    except Refused as refused:  # only what must be refused: NULs and secret look-alikes
+        assert "\0" in value + key or "looks like a plaintext secret" in str(refused)
+        return
+    [values] = files[VALUES]  # one document: nothing was injected after a `---`
+    # the very string: `{{ 7*7 }}` was not evaluated, `\n` and U+2028 not folded
+    assert values["env"] == {**baseline[VALUES][0]["env"], "NOTE": value}
+    assert values["extra"] == {key: value}
+    assert set(values) == {*baseline[VALUES][0], "extra"}  # no key was added
+    assert {p: d for p, d in files.items() if p != VALUES} == {
+        p: d for p, d in baseline.items() if p != VALUES}
+
+
+@SETTINGS
+@given(value=hostile_text)
+@example(value="x\n  kind: Secret")
+@example(value="{a: 1}\nkind: Secret")
+@example(value="&a [1]\nother: *a")
+def test_a_hand_typed_value_never_changes_the_generated_structure(
+    renderer: Renderer, baseline: dict[str, list[Any]], value: str
+) -> None:
+    """A value typed into the spec as is, unquoted: YAML may read it as something else
+    or refuse it; either way the generated file holds exactly what the spec says."""
+    text = f"name: acme\nenv:\n  NOTE: {value}\n"
+    try:
+        files = rendered(renderer, text)
+    except Refused:
+        return
+    spec = parse_spec(renderer.platform, "acme", text)
+    [values] = files[VALUES]
+    assert values["env"] == {**baseline[VALUES][0]["env"], **spec.data["env"]}
+    assert set(values) == set(baseline[VALUES][0])
+
+
+@SETTINGS
+@given(value=hostile_text)
+@example(value="acme\nkind: Secret")
+def test_a_subdomain_is_a_dns_label_or_refused(
+    renderer: Renderer, baseline: dict[str, list[Any]], value: str
+) -> None:
+    try:
+        files = rendered(renderer, dumped({"name": "acme", "subdomain": value}))
+    except Refused:
+        return
+    [values] = files[VALUES]
+    assert values["host"] == f"{value}.app.lunarfront.tech"
+    assert value.replace("-", "").isalnum() and value.isascii()
+
+
+@SETTINGS
+@given(value=hostile_text)
+@example(value="[" * 5000)
+@example(value="- " * 5000)
+def test_set_never_adds_structure(platform_template: Path, value: str) -> None:
+    schema = customer_schema(load_platform(platform_template))
+    data = CommentedMap(name="acme")
+    apply_assignments(data, [f"env.NOTE={value}", f"values.note={value}"], schema)
+    assert data["env"]["NOTE"] == value  # a string field takes the text as written
+    assert not isinstance(data["values"]["note"], dict | list)
+
+
+def test_hostile_values_through_add_are_committed_as_data(platform_copy: Path) -> None:
+    payload = "x\nkind: Secret\n---\n{{ 7*7 }} {% raw %} \u2028😀 &a *a !!str"
+    result = cli("add", "acme", "--set", f"env.NOTE={payload}",
+                 "--set", "values.probes.initialDelaySeconds=7", cwd=platform_copy)
+    assert result.code == 0, result.text
+    docs = list(yaml.safe_load_all(git("show", f"HEAD:{VALUES}", cwd=platform_copy)))
+    assert len(docs) == 1
+    assert docs[0]["env"]["NOTE"] == payload
+    assert docs[0]["probes"]["initialDelaySeconds"] == 7
+    assert "49" not in (platform_copy / VALUES).read_text()
+
+
+def test_special_floats_and_keys_keep_their_meaning() -> None:
+    """`.inf` and `1e16` stay floats for YAML 1.1 readers (JSON's `Infinity` and `1e+16`
+    are strings there); `true:` stays the key "true", not Python's "True"."""
+    floats = {"a": float("inf"), "b": float("-inf"), "c": 1e16, "d": 1e-5, "e": 0.5}
+    assert yaml.safe_load(dump(floats)) == floats
+    assert dump({"n": float("nan")}) == "n: .nan\n"
+    assert to_plain(parse_mapping("true: 1\nnull: 2\n3: 3\n", "x.yaml").data) == {
+        "true": 1, "null": 2, "3": 3}
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        # a billion "lol"s if expanded
+        ("name: acme\nv: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+            f"v{i}: &a{i} [{','.join([f'*a{i - 1}' if i > 1 else '*a'] * 10)}]\n"
+            for i in range(1, 10)), "anchors and aliases are not allowed"),
+        ("name: acme\nvalues: " + "[" * 60_000, "nested more than 32 levels deep"),
+        ("name: acme\nvalues: " + "{a: " * 15_000, "nested more than 32 levels deep"),
+        ("name: acme\n" + "#" * 10_000_000, "more than the 65536 allowed"),
+        ("name: acme\nvalues:\n" + "".join(f"  k{i}: [1, {{a: b}}]\n" for i in range(3000)),
+         "more than the 65536 allowed"),
+    ],
+    ids=["billion-laughs", "deep-sequences", "deep-mappings", "10mb", "wide"],
+)
+def test_hostile_files_cost_bounded_time_and_memory(
+    platform_copy: Path, content: str, fragment: str
+) -> None:
+    (platform_copy / SPEC).write_text(content)
+    # A fresh interpreter measures the run's own peak memory (RUSAGE_CHILDREN of it).
+    probe = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.monotonic()\n"
+        "p = subprocess.run([sys.executable, '-m', 'gitops_gen', 'compile'],"
+        " capture_output=True, text=True)\n"
+        "print(p.returncode, time.monotonic() - t,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(p.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=platform_copy, check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    code, seconds, max_kib = out.splitlines()[0].split()
+    assert int(code) == 2, out
+    assert fragment in out
+    assert "Traceback" not in out and "internal error" not in out
+    assert float(seconds) < 10
+    assert int(max_kib) < 150_000  # a bare `gitops-gen list` peaks at ~35 MB
+
+
+PLANTED = {
+    "env.DB_PASSWORD=planted-Pa55word": "planted-Pa55word",
+    "env.DATABASE_URL=postgres://app:planted-url-pw@db:5432/app": "planted-url-pw",
+    "values.smtp.apiKey=planted-api-key": "planted-api-key",
+    "env.TLS_KEY=-----BEGIN PRIVATE KEY-----planted-pem": "planted-pem",
+}
+
+
+@pytest.mark.parametrize("assignment", list(PLANTED), ids=list(PLANTED.values()))
+def test_a_plaintext_secret_reaches_no_file_no_commit_no_message(
+    platform_copy: Path, assignment: str
+) -> None:
+    planted = PLANTED[assignment]
+    before = tree_state(platform_copy)
+    result = cli("add", "acme", "--set", assignment, cwd=platform_copy)
+    assert result.code == 2
+    assert "looks like a plaintext secret" in result.err
+    assert planted not in result.text
+    assert tree_state(platform_copy) == before
+    everything = git("log", "--all", "-p", "--format=%B", cwd=platform_copy)
+    assert planted not in everything
+    assert not any(planted.encode() in p.read_bytes()
+                   for p in platform_copy.rglob("*") if p.is_file())
+
+
+SECRET_TEMPLATE = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-leak
+type: Opaque
+data:
+  password: cGxhbnRlZC1iYXNlNjQ=
+stringData:
+  token: planted-string-data
+"""
+
+
+def test_a_secret_with_data_in_the_built_tree_is_a_finding(platform_copy: Path) -> None:
+    assert cli("add", "acme", cwd=platform_copy).code == 0
+    (platform_copy / "gitops/chart/templates/secret.yaml").write_text(SECRET_TEMPLATE)
+    before = tree_state(platform_copy)
+    result = cli("validate", cwd=platform_copy)
+    assert result.code == 1, result.text
+    assert "policy/secret-data" in result.out
+    assert "Secret/customer-acme/acme-leak" in result.out
+    assert "data keys: password" in result.out and "stringData keys: token" in result.out
+    assert "cGxhbnRlZC1iYXNlNjQ=" not in result.text
+    assert "planted-string-data" not in result.text
+    assert tree_state(platform_copy) == before
+    # and nothing can commit it: add of another customer validates the same tree
+    commits = commit_count(platform_copy)
+    assert cli("add", "globex", cwd=platform_copy).code == 1
+    assert commit_count(platform_copy) == commits
