@@ -11,7 +11,13 @@ if [ ! -x "$repo/.venv/bin/python" ]; then
 fi
 stamp="$repo/.venv/.gitops-gen-installed"
 if [ ! -f "$stamp" ] || [ "$repo/pyproject.toml" -nt "$stamp" ]; then
-  "$repo/.venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo[dev]"
+  log="$repo/.venv/pip-install.log"
+  if ! "$repo/.venv/bin/python" -m pip install --disable-pip-version-check -e "$repo[dev]" \
+      >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup: pip install failed (log above, also in $log)" >&2
+    return 1 2>/dev/null || exit 1
+  fi
   touch "$stamp"
 fi
 tools_bin="$("$repo/.venv/bin/gitops-gen" tools install)"
