@@ -11,8 +11,12 @@
 
 Any string in a kustomization that names an existing path counts, so the rule can only
 err towards rebuilding. When the inputs cannot be told for sure — a path that leaves the
-repository, a symlink, a kustomization or Chart.yaml that does not parse — there is no
-digest and the customer is always rebuilt.
+repository, a symlink, a kustomization or Chart.yaml that does not parse, a resource or
+file a kustomization loads that is not there (remote, or missing: it may appear outside
+everything hashed) — there is no digest and the customer is always rebuilt.
+
+`validate`'s build cache keys on the same digest (gitops_gen/buildcache.py), so an error
+here can only cost a rebuild, never hide a change.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from typing import Any
 import yaml
 
 from gitops_gen.argocd import APPLICATION_KIND
-from gitops_gen.build import KUSTOMIZATION_NAMES, GoYamlLoader
+from gitops_gen.goyaml import GoYamlLoader
 from gitops_gen.model import Manifest
 
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -63,6 +68,13 @@ class InputDigests:
         except _Unknown:
             return None
         return digest.hexdigest()
+
+    def closure_of(self, path: Path) -> set[Path] | None:
+        """`path` and everything its kustomizations and charts reach; None: cannot tell."""
+        try:
+            return self._closure({_inside(self.root, path)})
+        except _Unknown:
+            return None
 
     def _closure(self, paths: set[Path]) -> set[Path]:
         """`paths` and every path their kustomizations and charts reach outside them."""
@@ -124,7 +136,9 @@ def _references(root: Path, path: Path) -> Iterator[Path]:
         here = Path(directory)
         for name in files:
             if name in KUSTOMIZATION_NAMES:
-                words = _strings(_load(here / name))
+                kustomization = _load(here / name)
+                _require_loaded_paths(here, kustomization)
+                words = _strings(kustomization)
             elif name == "Chart.yaml":
                 words = _chart_dependencies(_load(here / name))
             else:
@@ -132,6 +146,34 @@ def _references(root: Path, path: Path) -> Iterator[Path]:
             for word in words:
                 if found := _existing(root, here, word):
                     yield found
+
+
+# Kustomization fields whose entries kustomize loads: each must be a path that exists.
+_LOADED_LISTS = ("resources", "bases", "components", "crds")
+_GENERATOR_LISTS = ("configMapGenerator", "secretGenerator")
+
+
+def _require_loaded_paths(here: Path, kustomization: Any) -> None:
+    """Refuse to tell the inputs of a kustomization that loads something absent: a
+    remote base, or a file that a later change may create where nothing is hashed."""
+    spec = _mapping(kustomization)
+    entries = [e for key in _LOADED_LISTS for e in _list(spec.get(key))]
+    entries += [_mapping(p).get("path") for p in _list(spec.get("patches"))]
+    for generator in (g for key in _GENERATOR_LISTS for g in _list(spec.get(key))):
+        for field in ("files", "envs"):
+            entries += [str(f).rpartition("=")[2] for f in _list(_mapping(generator).get(field))]
+        entries.append(_mapping(generator).get("env"))
+    for entry in (e for e in entries if isinstance(e, str) and e):
+        try:
+            present = (here / entry).exists()
+        except (OSError, ValueError):  # a NUL byte, a name too long
+            present = False
+        if not present:
+            raise _Unknown(here / entry)
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _existing(root: Path, base: Path, word: str) -> Path | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from gitops_gen.build import GoYamlLoader
+from gitops_gen.goyaml import GoYamlLoader
 from gitops_gen.model import Finding, Manifest
 
 ARGOCD_GROUP = "argoproj.io/"

@@ -24,23 +24,29 @@ Problems are `Finding`s with rule "build", never exceptions.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from gitops_gen.appinputs import KUSTOMIZATION_NAMES, InputDigests
+from gitops_gen.buildcache import BuildCache, build_key
+from gitops_gen.goyaml import GoYamlLoader as GoYamlLoader  # its first home was here
+from gitops_gen.goyaml import objects_of_document
+from gitops_gen.helm_inprocess import InProcessHelm, SetParameter
+from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.procs import ToolFailed, run
 from gitops_gen.toolchain import Toolchain
 
 RULE = "build"
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 # Objects of these kinds are not put into the destination namespace. Kinds not listed are
 # treated as namespaced (as `kubectl apply -n` would), unless a CRD in the same build
@@ -92,12 +98,36 @@ def application_path(customer: str) -> str:
     return f"gitops/argocd/customer-{customer}.yaml"
 
 
+@dataclass
+class BuildStats:
+    """What a `build_all` run did, for --timings and tests."""
+
+    applications: int = 0
+    cached: int = 0  # taken from the build cache
+    built: int = 0  # built now (helm/kustomize, or the in-process helm)
+    batched_overlays: int = 0  # kustomize overlays built in a batch
+    in_process_helm: int = 0  # helm sources rendered in-process
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How `build_all` may go faster than one helm and one kustomize process per app;
+    each way has to give what those processes give (see the modules named)."""
+
+    cache: BuildCache | None = None  # buildcache.py
+    batch_kustomize: bool = True  # kustomize_batch.py
+    in_process_helm: bool = True  # helm_inprocess.py
+    progress: Callable[[int, int], None] | None = None  # (done, total), after each app
+    stats: BuildStats = field(default_factory=BuildStats)
+
+
 def build_all(
     repo_root: Path,
     apps: Mapping[str, dict[str, Any] | Sequence[Manifest]],
     toolchain: Toolchain,
     kube_version: str,
     jobs: int,
+    options: BuildOptions | None = None,
 ) -> dict[str, BuildResult]:
     """Build every customer's Applications, `jobs` at a time; one result per customer,
     keyed in sorted customer order.
@@ -106,19 +136,111 @@ def build_all(
     Application manifests read from its generated files: a customer may have several (one
     per cluster, say), each built on its own and the results merged in file order.
     """
+    options = options or BuildOptions()
+    jobs = max(1, jobs)
     builds = [(name, app) for name in sorted(apps) for app in _applications_of(name, apps[name])]
-    # Threads suffice: the work is in helm/kustomize subprocesses, which release the GIL.
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = pool.map(
-            lambda build: build_customer(repo_root, build[0], build[1].obj, toolchain,
-                                         kube_version, build[1].source),
-            builds,
-        )
-        merged = {name: BuildResult(name) for name in sorted(apps)}
-        for (name, _), result in zip(builds, results, strict=True):
-            merged[name].manifests.extend(result.manifests)
-            merged[name].findings.extend(result.findings)
-        return merged
+    digests = InputDigests(repo_root, kube_version)
+    helm = InProcessHelm.load() if options.in_process_helm else None
+    keys = _cache_keys(builds, digests, toolchain, kube_version, helm, options.cache)
+    results: list[BuildResult | None] = [
+        options.cache.get(name, key) if options.cache and key else None
+        for (name, _), key in zip(builds, keys, strict=True)]
+    todo = [i for i, result in enumerate(results) if result is None]
+    options.stats.applications, options.stats.cached = len(builds), len(builds) - len(todo)
+    batchable = _batchable_overlays(repo_root, [builds[i] for i in todo], digests, toolchain,
+                                    kube_version) if options.batch_kustomize else []
+    # Threads suffice: the work is in helm/kustomize subprocesses and the in-process helm,
+    # which run outside the GIL. The kustomize batch runs beside the helm renders.
+    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
+        batch = side.submit(build_overlays, batchable, toolchain.kustomize_cmd, jobs)
+        engines = _Engines(_Batch(set(batchable), batch), helm)
+        built = pool.map(lambda i: build_customer(repo_root, builds[i][0], builds[i][1].obj,
+                                                  toolchain, kube_version, builds[i][1].source,
+                                                  engines), todo)
+        for done, (i, fresh) in enumerate(zip(todo, built, strict=True), 1):
+            results[i] = fresh
+            key = keys[i]
+            if options.cache and key:
+                options.cache.put(builds[i][0], key, fresh)
+            if options.progress:
+                options.progress(done, len(todo))
+        options.stats.batched_overlays = len(batch.result())
+    options.stats.built = len(todo)
+    options.stats.in_process_helm = helm.used if helm else 0
+    merged = {name: BuildResult(name) for name in sorted(apps)}
+    for (name, _), result in zip(builds, results, strict=True):
+        merged[name].manifests.extend(result.manifests if result else [])
+        merged[name].findings.extend(result.findings if result else [])
+    return merged
+
+
+def _cache_keys(builds: list[tuple[str, Manifest]], digests: InputDigests, toolchain: Toolchain,
+                kube_version: str, helm: InProcessHelm | None,
+                cache: BuildCache | None) -> list[str | None]:
+    if cache is None:
+        return [None] * len(builds)
+    versions = dict(toolchain.versions)
+    if helm is not None:
+        versions["helm-in-process"] = helm.version
+    keys: list[str | None] = []
+    for name, app in builds:
+        inputs = digests.digest([app])
+        keys.append(None if inputs is None else
+                    build_key(name, app.source, inputs, versions, kube_version))
+    return keys
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The kustomize batch of a run, still being built while helm charts render."""
+
+    overlays: set[Path]
+    built: Future[dict[Path, list[dict[str, Any]]]] | None = None
+
+    def get(self, overlay: Path) -> list[dict[str, Any]] | None:
+        """The overlay's objects, if it was batched and built; None: build it alone."""
+        if overlay not in self.overlays or self.built is None:
+            return None
+        return self.built.result().get(overlay)
+
+
+@dataclass(frozen=True)
+class _Engines:
+    """Faster ways to the same output, prepared for one `build_all` run."""
+
+    overlays: _Batch = field(default_factory=lambda: _Batch(set()))
+    helm: InProcessHelm | None = None
+
+
+def _batchable_overlays(repo_root: Path, builds: list[tuple[str, Manifest]],
+                        digests: InputDigests, toolchain: Toolchain,
+                        kube_version: str) -> list[Path]:
+    """The kustomize overlays of `builds` that kustomize_batch can attribute exactly:
+    reaching nothing outside themselves, not nested, not setting their own build
+    metadata or sort order."""
+    found: set[Path] = set()
+    for customer, manifest in builds:
+        try:
+            app = _read_application(repo_root, customer, manifest.obj, toolchain, kube_version,
+                                    manifest.source)
+            for source in app.sources:
+                resolved = _resolve_source(app, source)
+                if resolved is not None and resolved[0] == "kustomize":
+                    found.add(resolved[1])
+        except _Problem:
+            continue
+    nested = {p for p in found for parent in p.parents if parent in found}
+    nested |= {parent for p in nested for parent in p.parents}
+    return sorted(p for p in found - nested
+                  if digests.closure_of(p) == {p} and _plain_kustomization(p))
+
+
+def _plain_kustomization(overlay: Path) -> bool:
+    kustomization = _kustomization_file(overlay)
+    if kustomization is None:
+        return False
+    text = kustomization.read_bytes()
+    return b"buildMetadata" not in text and b"sortOptions" not in text
 
 
 def _applications_of(customer: str, apps: dict[str, Any] | Sequence[Manifest]) -> list[Manifest]:
@@ -134,6 +256,7 @@ def build_customer(
     toolchain: Toolchain,
     kube_version: str,
     file: str | None = None,
+    engines: _Engines | None = None,
 ) -> BuildResult:
     """Build all sources of one Application into the objects Argo CD would apply.
 
@@ -143,7 +266,7 @@ def build_customer(
     result = BuildResult(customer)
     try:
         app = _read_application(repo_root, customer, application, toolchain, kube_version,
-                                file or application_path(customer))
+                                file or application_path(customer), engines or _Engines())
     except _Problem as problem:
         result.findings.append(problem.finding(customer))
         return result
@@ -189,6 +312,7 @@ class _App:
     repo_url: str  # normalized URL of this repository, as the Application names it
     refs: dict[str, Path]  # "$values" -> the directory that ref stands for
     file: str  # repo-relative file holding the Application
+    engines: _Engines = field(default_factory=_Engines)
 
     def rel(self, path: Path) -> str:
         """`path` relative to the repo root, POSIX style; "." for the root itself."""
@@ -205,6 +329,7 @@ def _read_application(
     toolchain: Toolchain,
     kube_version: str,
     file: str,
+    engines: _Engines | None = None,
 ) -> _App:
     spec = _mapping(application.get("spec"))
     name = _mapping(application.get("metadata")).get("name")
@@ -232,6 +357,7 @@ def _read_application(
         repo_url,
         refs,
         file,
+        engines or _Engines(),
     )
 
 
@@ -259,6 +385,15 @@ def _normalize_url(url: object) -> str:
 
 
 def _build_source(app: _App, source: dict[str, Any]) -> list[Manifest]:
+    resolved = _resolve_source(app, source)
+    if resolved is None:
+        return []  # a `ref` source only names a checkout for `$ref/...` value files
+    kind, app_dir = resolved
+    return _helm(app, source, app_dir) if kind == "helm" else _kustomize(app, source, app_dir)
+
+
+def _resolve_source(app: _App, source: dict[str, Any]) -> tuple[str, Path] | None:
+    """The source's type ("helm" or "kustomize") and directory; None for a `ref` source."""
     if _normalize_url(source.get("repoURL")) != app.repo_url:
         # This tree is the only checkout there is: a source (or `$ref`) from another
         # repository could only be built by cloning it, which validation must not do.
@@ -276,13 +411,12 @@ def _build_source(app: _App, source: dict[str, Any]) -> list[Manifest]:
         )
     if "path" not in source:
         if "ref" in source:
-            return []  # a `ref` source only names a checkout for `$ref/...` value files
+            return None
         raise _Problem(app.file, "source has neither path nor ref")
     app_dir = _inside(app, app.root, str(source["path"] or "."), app.file)
     if not app_dir.is_dir():
         raise _Problem(app.file, f"source path {source['path']!r} is not a directory")
-    kind = _source_type(app, source, app_dir)
-    return _helm(app, source, app_dir) if kind == "helm" else _kustomize(app, source, app_dir)
+    return _source_type(app, source, app_dir), app_dir
 
 
 def _source_type(app: _App, source: dict[str, Any], app_dir: Path) -> str:
@@ -327,6 +461,62 @@ def _kustomization_file(app_dir: Path) -> Path | None:
 
 def _helm(app: _App, source: dict[str, Any], chart_dir: Path) -> list[Manifest]:
     opts = _mapping(source.get("helm"))
+    in_process = app.engines.helm
+    manifests = _helm_in_process(app, in_process, opts, chart_dir) if in_process else None
+    if manifests is None:
+        return _helm_binary(app, opts, chart_dir)
+    assert in_process is not None
+    with in_process.checked(chart_dir):
+        if in_process.trusted(chart_dir) is None:
+            # The first render of each chart in a run is compared with the binary's.
+            try:
+                reference = _helm_binary(app, opts, chart_dir)
+            except (_Problem, _Problems):
+                in_process.record(chart_dir, False)
+                raise
+            in_process.record(chart_dir, _canonical(manifests) == _canonical(reference))
+            return reference
+    if not in_process.trusted(chart_dir):
+        return _helm_binary(app, opts, chart_dir)
+    in_process.count_use()
+    return manifests
+
+
+# Source options the in-process helm reproduces (see helm_inprocess.py); any other
+# option set means the binary.
+_IN_PROCESS_OPTIONS = frozenset(
+    {"releaseName", "namespace", "valueFiles", "ignoreMissingValueFiles", "parameters",
+     "skipCrds"})
+
+
+def _helm_in_process(app: _App, helm: InProcessHelm, opts: dict[str, Any],
+                     chart_dir: Path) -> list[Manifest] | None:
+    """The manifests the SDK renders, or None where the binary must run."""
+    if any(v for k, v in opts.items() if k not in _IN_PROCESS_OPTIONS):
+        return None
+    try:
+        value_files = list(_value_files(app, opts, chart_dir))
+    except _Problem:
+        return None  # the binary reports it
+    plain, forced = _parameters(opts)
+    parameters = [SetParameter(name, value, string=False) for name, value in plain.items()]
+    parameters += [SetParameter(name, value, string=True) for name, value in forced.items()]
+    text = helm.render(chart_dir, str(opts.get("releaseName") or app.name),
+                       str(opts.get("namespace") or app.namespace), value_files, parameters)
+    if text is None:
+        return None
+    chart_rel = app.rel(chart_dir)
+    try:
+        return _manifests(app, text, lambda src: _chart_file(chart_rel, src) or chart_rel)
+    except _Problems:
+        return None  # the binary's message names the problem its way
+
+
+def _canonical(manifests: list[Manifest]) -> list[str]:
+    return sorted(json.dumps([m.source, m.obj], sort_keys=True, default=str) for m in manifests)
+
+
+def _helm_binary(app: _App, opts: dict[str, Any], chart_dir: Path) -> list[Manifest]:
     with tempfile.TemporaryDirectory(prefix="gitops-gen-helm-") as tmp:
         cmd = _helm_command(app, opts, chart_dir, Path(tmp))
         try:
@@ -384,17 +574,22 @@ def _list_of_mappings(value: object) -> list[dict[str, Any]]:
 
 
 def _set_flags(opts: dict[str, Any]) -> list[str]:
+    flags: list[str] = []
+    for flag, params in zip(("--set", "--set-string"), _parameters(opts), strict=True):
+        for name, value in params.items():
+            flags += [flag, f"{name}={value}"]
+    return flags
+
+
+def _parameters(opts: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """(`--set` parameters, `--set-string` parameters), values escaped as Argo CD does."""
     # Argo CD collects parameters in maps keyed by name: the last one of a name wins.
     plain: dict[str, str] = {}
     forced: dict[str, str] = {}
     for param in _list_of_mappings(opts.get("parameters")):
         target = forced if param.get("forceString") else plain
-        target[str(param.get("name"))] = _scalar_text(param.get("value", ""))
-    flags: list[str] = []
-    for flag, params in (("--set", plain), ("--set-string", forced)):
-        for name, value in params.items():
-            flags += [flag, f"{name}={_escape_set(value)}"]
-    return flags
+        target[str(param.get("name"))] = _escape_set(_scalar_text(param.get("value", "")))
+    return plain, forced
 
 
 def _scalar_text(value: object) -> str:
@@ -530,6 +725,9 @@ def _kustomize(app: _App, source: dict[str, Any], overlay: Path) -> list[Manifes
             f"kustomize options {', '.join(edits)} are not supported: "
             "put them in the kustomization instead",
         )
+    if (batched := app.engines.overlays.get(overlay)) is not None:
+        # copied: two Applications may share an overlay, and namespaces are filled in
+        return [Manifest(app.customer, obj, kfile) for obj in copy.deepcopy(batched)]
     try:
         out = run([*app.toolchain.kustomize_cmd, str(overlay)], cwd=app.root).stdout
     except ToolFailed as exc:
@@ -567,33 +765,12 @@ def _manifests(app: _App, text: str, source_of: _SourceOf) -> list[Manifest]:
         comment = _SOURCE_COMMENT.search(chunk)
         source = source_of(comment.group(1) if comment else None)
         try:
-            manifests += [Manifest(app.customer, obj, source) for obj in _objects(chunk)]
+            manifests += [Manifest(app.customer, obj, source) for obj in objects_of_document(chunk)]
         except (yaml.YAMLError, ValueError) as exc:
             problems.append(_Problem(source, f"tool output is not valid Kubernetes YAML: {exc}"))
     if problems:
         raise _Problems(problems)
     return manifests
-
-
-def _objects(chunk: str) -> list[dict[str, Any]]:
-    doc = yaml.load(chunk, Loader=GoYamlLoader)
-    if doc is None:
-        return []
-    if not isinstance(doc, dict):
-        raise ValueError(f"a document is a {type(doc).__name__}, not an object")
-    items = doc.get("items")
-    if isinstance(items, list):
-        return [_object(item) for item in items]
-    if items is None and str(doc.get("kind", "")).endswith("List") and "items" in doc:
-        return []  # argo-cd isNullList: a List whose items are null is dropped
-    return [_object(doc)]
-
-
-def _object(value: object) -> dict[str, Any]:
-    # Argo CD decodes into `unstructured.Unstructured`, which requires a kind.
-    if not isinstance(value, dict) or not value.get("kind"):
-        raise ValueError("Object 'Kind' is missing")
-    return value
 
 
 def _default_namespaces(manifests: list[Manifest], namespace: str) -> None:
@@ -615,55 +792,3 @@ def _cluster_scoped_custom_kinds(manifests: list[Manifest]) -> set[str]:
         if manifest.kind == "CustomResourceDefinition" and spec.get("scope") == "Cluster":
             kinds.add(str(_mapping(spec.get("names")).get("kind", "")))
     return kinds
-
-
-# -- YAML as Go reads it -------------------------------------------------------------------
-
-
-class GoYamlLoader(yaml.CSafeLoader):
-    """PyYAML's C safe loader with the implicit types of Go's yaml.v2 (YAML 1.1).
-
-    Argo CD, kubectl and Kubernetes read manifests with Go's YAML, which differs from
-    PyYAML's YAML 1.1 in ways that change values: `y`/`n` are booleans; `2024-01-01` and
-    `=` stay strings; `1e3` is a float; `1:30` is a string, not sexagesimal 90.
-    """
-
-
-def _construct_go_bool(loader: GoYamlLoader, node: yaml.Node) -> bool:
-    value = loader.construct_scalar(node)  # type: ignore[arg-type]
-    return str(value).lower() in ("y", "yes", "true", "on")
-
-
-def _go_implicit_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
-    replaced = {"bool", "int", "float", "timestamp", "value"}
-    kept = {
-        first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in replaced]
-        for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
-    }
-    go_types = (
-        (
-            "bool",
-            r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
-            r"|on|On|ON|off|Off|OFF)$",
-            "yYnNtTfFoO",
-        ),
-        (
-            "int",
-            r"^[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|0(?:o[0-7_]+|[0-7_]*)|[1-9][0-9_]*)$",
-            "-+0123456789",
-        ),
-        (
-            "float",
-            r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
-            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-            "-+0123456789.",
-        ),
-    )
-    for name, pattern, firsts in go_types:
-        for first in firsts:
-            kept.setdefault(first, []).append((f"tag:yaml.org,2002:{name}", re.compile(pattern)))
-    return kept
-
-
-GoYamlLoader.yaml_implicit_resolvers = _go_implicit_resolvers()
-GoYamlLoader.add_constructor("tag:yaml.org,2002:bool", _construct_go_bool)

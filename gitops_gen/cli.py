@@ -192,13 +192,22 @@ def compile_(g: Globals, names: tuple[str, ...]) -> int:
               help="Kubernetes schema validator: kubeconform if on PATH, else embedded.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Parallel builds; 0 = one per core.")
+@click.option("--base", default="HEAD", show_default=True, metavar="REV",
+              help="Revision the mass-removal check compares with (in CI: the target "
+                   "branch, e.g. origin/main).")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Reuse builds whose inputs are unchanged (kept in the user cache "
+                   "directory; --no-cache builds everything, as a cold run).")
+@click.option("--timings", is_flag=True, help="Print the time of each stage to stderr.")
 @pass_globals
-def validate(g: Globals, output: str, backend: str, jobs: int) -> int:
+def validate(g: Globals, output: str, backend: str, jobs: int, base: str, cache: bool,
+             timings: bool) -> int:
     """Check everything Argo CD will apply; never writes.
 
     \b
     1. specs against schemas/customer.schema.json; hosts unique
-    2. drift: the tree equals what `compile` would write
+    2. drift: the tree equals what `compile` would write; no more customers
+       removed since --base than validation.maxRemovedCustomers (mass-removal)
     3. build each customer app with helm and kustomize, as Argo CD would
     4. every object against the Kubernetes (and CRD) JSON schemas, strict
     5. policy rules (switch them in gitops-gen.yaml `policy:`)
@@ -207,7 +216,8 @@ def validate(g: Globals, output: str, backend: str, jobs: int) -> int:
     """
     from gitops_gen.commands import validate as command
 
-    return command.run(g.platform(), g.console, output, backend, jobs)
+    return command.run(g.platform(), g.console, output, backend, jobs, base, cache=cache,
+                       timings=timings)
 
 
 @command("bump-image")

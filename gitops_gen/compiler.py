@@ -36,7 +36,8 @@ def plan_compile(
         raise InputError("\n".join(problems))
     chosen = [s for s in all_specs if only is None or s.name in only]
     renderer = Renderer(platform)
-    wanted = files_by_path(renderer.render_all(chosen))
+    # platform-wide files may list every customer (DNS records): render them for all
+    wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs))
     owners: set[str | None] | None = None if only is None else {None, *only}
     change = plan_changes(platform, wanted, owners)
     return CompilePlan(all_specs, wanted, change)

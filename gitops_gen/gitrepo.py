@@ -10,7 +10,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import git
 
@@ -93,6 +93,16 @@ class GitRepo:
         except git.GitCommandError:
             raise unknown from None
         return str(out).strip()
+
+    def files_at(self, sha: str, folder: str) -> list[str]:
+        """Names of the files directly in `folder` (platform-relative) as of commit `sha`;
+        none if it did not exist then."""
+        try:
+            out = self.repo.git.ls_tree("-z", "--name-only", sha, "--",
+                                        f"{self.prefix}{folder.rstrip('/')}/")
+        except git.GitCommandError:
+            return []
+        return sorted(PurePosixPath(entry).name for entry in str(out).split("\0") if entry)
 
     def export_platform(self, sha: str, dest: Path) -> bool:
         """Check the platform root out as of commit `sha` into the empty directory `dest`;

@@ -6,10 +6,16 @@ Two guarantees hold whatever a spec contains:
   never add keys or documents; spec strings are data, never template source;
 - every rendered file is parsed and written again by `yamlemit`, so the bytes are
   canonical (deterministic, byte-identical across runs) and YAML-1.1 safe for Argo CD.
+
+An output named `*.json` is written as JSON (for tools that read JSON, such as Terraform's
+`*.auto.tfvars.json`); JSON has no comments, so its generated-by note is the first key,
+`"//"` (which Terraform ignores). A template that renders no document writes no file:
+that is how an output is made conditional (on `dns.provider`, say).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +26,14 @@ import yaml
 
 from gitops_gen.errors import InputError
 from gitops_gen.model import RenderedFile
-from gitops_gen.platform import CONFIG_FILE, GENERATED_MARK, TEMPLATE_DIR, OutputRule, Platform
+from gitops_gen.platform import (
+    CONFIG_FILE,
+    GENERATED_MARK,
+    JSON_NOTE_KEY,
+    TEMPLATE_DIR,
+    OutputRule,
+    Platform,
+)
 from gitops_gen.spec import CustomerSpec
 from gitops_gen.yamlemit import dump_documents, json_text
 
@@ -54,21 +67,29 @@ class Renderer:
         context = customer_context(self.platform, spec)
         header = f"{GENERATED_MARK} from {spec.path}; edit the spec, then run `gitops-gen compile`"
         overrides = spec.data
-        return [
+        rendered = (
             self._render(rule, rule.path_for(spec.name), context, header, spec.name, overrides)
             for rule in self.platform.customer_outputs()
-        ]
+        )
+        return [file for file in rendered if file is not None]
 
-    def render_platform(self) -> list[RenderedFile]:
-        context = {"platform": self.platform.config, "vars": self.platform.config.get("vars", {})}
+    def render_platform(self, fleet: Iterable[CustomerSpec] = ()) -> list[RenderedFile]:
+        """Platform-wide files; their templates see every customer of `fleet` as
+        `customers` (name, host, namespace, spec), e.g. to list every DNS record."""
+        context = {"platform": self.platform.config, "vars": self.platform.config.get("vars", {}),
+                   "customers": fleet_context(fleet)}
         header = f"{GENERATED_MARK} from {CONFIG_FILE}; edit it, then run `gitops-gen compile`"
-        return [
+        rendered = (
             self._render(rule, rule.path_for(None), context, header, None, {})
             for rule in self.platform.platform_outputs()
-        ]
+        )
+        return [file for file in rendered if file is not None]
 
-    def render_all(self, specs: Iterable[CustomerSpec]) -> list[RenderedFile]:
-        files = self.render_platform()
+    def render_all(self, specs: Iterable[CustomerSpec],
+                   fleet: Iterable[CustomerSpec] | None = None) -> list[RenderedFile]:
+        """The files of `specs`, and the platform-wide files of `fleet` (default: `specs`)."""
+        specs = list(specs)
+        files = self.render_platform(specs if fleet is None else fleet)
         for spec in specs:
             files.extend(self.render_customer(spec))
         return files
@@ -81,7 +102,7 @@ class Renderer:
         header: str,
         customer: str | None,
         spec_data: Mapping[str, Any],
-    ) -> RenderedFile:
+    ) -> RenderedFile | None:
         where = f"{TEMPLATE_DIR}/{rule.template}"
         try:
             text = self.env.get_template(rule.template).render(context)
@@ -93,9 +114,13 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             raise InputError(f"{where}: {exc.message} (rendering {path})") from None
         docs = _parse_rendered(text, where, path)
+        if not docs:
+            return None
         if rule.overrides and spec_data.get(rule.overrides):
             docs[0] = deep_merge(docs[0], spec_data[rule.overrides])
-        content = f"# {header.removeprefix('# ')}\n{dump_documents(docs)}"
+        note = header.removeprefix("# ")
+        content = _json_file(note, docs, where, path) if rule.is_json else (
+            f"# {note}\n{dump_documents(docs)}")
         return RenderedFile(path=path, content=content.encode("utf-8"), customer=customer)
 
 
@@ -114,14 +139,32 @@ def customer_context(platform: Platform, spec: CustomerSpec) -> dict[str, Any]:
     }
 
 
+def fleet_context(specs: Iterable[CustomerSpec]) -> list[dict[str, Any]]:
+    """What a platform template sees of each customer, by name."""
+    return [
+        {"name": s.name, "host": s.host, "namespace": s.namespace, "spec": s.data}
+        for s in sorted(specs, key=lambda s: s.name)
+    ]
+
+
 def _parse_rendered(text: str, where: str, path: str) -> list[Any]:
+    """The documents `text` holds: YAML mappings, or none at all (no file is written)."""
     try:
         docs = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
     except yaml.YAMLError as exc:
         raise InputError(f"{where}: renders invalid YAML for {path}: {exc}") from None
-    if not docs or not all(isinstance(d, dict) for d in docs):
-        raise InputError(f"{where}: must render one or more YAML mappings ({path})")
+    if not all(isinstance(d, dict) for d in docs):
+        raise InputError(f"{where}: must render YAML mappings ({path})")
     return docs
+
+
+def _json_file(note: str, docs: list[Any], where: str, path: str) -> str:
+    """One JSON object, its first key the generated-by note (`tree.generated_from` reads
+    it on the second line)."""
+    if len(docs) != 1 or JSON_NOTE_KEY in docs[0]:
+        raise InputError(f"{where}: a .json output must render one mapping without a "
+                         f"{JSON_NOTE_KEY!r} key ({path})")
+    return json.dumps({JSON_NOTE_KEY: note, **docs[0]}, indent=2, ensure_ascii=True) + "\n"
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

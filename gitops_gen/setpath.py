@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import NodeEvent, ScalarEvent
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from gitops_gen.errors import InputError
 
@@ -54,7 +55,10 @@ def apply_assignments(
             if not isinstance(child, dict):
                 raise InputError(f"--set {shown(text)}: {key} is not a mapping in the spec")
             node = child
-        node[path[-1]] = value
+        # ruamel writes U+0085 raw in a single-quoted scalar, and reads it back as a line
+        # break folded to a space; double quotes escape it (\N)
+        node[path[-1]] = DoubleQuotedScalarString(value) if (
+            isinstance(value, str) and "\x85" in value) else value
 
 
 def _is_string_field(schema: Mapping[str, Any], path: Sequence[str]) -> bool:

@@ -48,10 +48,15 @@ def commit_change(
     message: str,
     validate: Validate,
     no_commit: bool,
+    owned: Sequence[str] = (),
 ) -> Outcome:
+    """`owned`: the generated files of the customers the change is about. The plan leaves
+    out a file that already holds what it should be; if it differs from HEAD (an
+    interrupted run wrote or deleted it), a commit without it would be half the change,
+    so such a file is refused like one the change would overwrite."""
     repo = None if no_commit else require_repo(platform.root)
     if repo is not None:
-        _refuse_dirty(repo, change.paths)
+        _refuse_dirty(repo, sorted({*change.paths, *owned}))
     snapshot = apply(platform.root, change)
     try:
         findings = validate()
@@ -79,6 +84,7 @@ def _refuse_dirty(repo: GitRepo, paths: Sequence[str]) -> None:
     if dirty:
         listed = "\n".join(f"  {p}" for p in dirty)
         raise InputError(
-            "these files have uncommitted changes and would be overwritten; commit or "
-            f"discard them first (or run `gitops-gen compile`, then commit):\n{listed}"
+            "these files have uncommitted changes this command would overwrite or leave out "
+            "of its commit; commit or discard them first (or run `gitops-gen compile`, then "
+            f"commit):\n{listed}"
         )

@@ -396,10 +396,13 @@ def test_service_and_ingress(tmp_path: Path) -> None:
     assert backend == {"service": {"name": "acme", "port": {"name": "http"}}}
 
 
-def test_migration_job_is_a_presync_hook(tmp_path: Path) -> None:
+def test_migration_job_is_a_sync_hook_before_the_app(tmp_path: Path) -> None:
+    # a Sync-phase hook in the wave before the app, not PreSync: Argo CD runs PreSync
+    # before it applies anything of the Sync phase, so on a first sync a PreSync Job
+    # would start before the Secrets it reads exist (tests/test_runbook.py: the order)
     job = by_kind(objects(render(ACME, tmp_path)))["Job"]
     annotations = job["metadata"]["annotations"]
-    assert annotations["argocd.argoproj.io/hook"] == "PreSync"
+    assert annotations["argocd.argoproj.io/hook"] == "Sync"
     assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
     assert annotations["argocd.argoproj.io/sync-wave"] == "-1"
     spec = job["spec"]

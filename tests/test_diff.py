@@ -19,7 +19,8 @@ from gitops_gen.toolchain import find_toolchain
 from tests.conftest import REPO_ROOT, cli, git, tree_state
 
 IMAGE = "registry.lunarfront.tech/ryan/lunarfront-app"
-ADDED_KINDS = ["Application", "Deployment", "Ingress", "Job", "Namespace", "Service"]
+ADDED_KINDS = ["Application", "ConfigMap", "Deployment", "ExternalSecret", "Ingress", "Job",
+               "Namespace", "Password", "Service"]
 ANSI = "\x1b["
 
 
@@ -122,9 +123,12 @@ def test_new_customer_shows_all_its_objects_as_added(fleet: Path) -> None:
     assert result.code == 0, result.text
     records = diff_records(fleet)
     assert idents(records) == [("initech", kind, name, "added") for kind, name in [
-        ("Application", "customer-initech"), ("Deployment", "initech"),
-        ("Ingress", "initech"), ("Job", "initech-migrate"), ("Namespace", "customer-initech"),
-        ("Service", "initech")]]
+        ("Application", "customer-initech"), ("ConfigMap", "initech-db-init"),
+        ("Deployment", "initech"), ("ExternalSecret", "initech-app"),
+        ("ExternalSecret", "initech-database"), ("ExternalSecret", "initech-db-admin"),
+        ("Ingress", "initech"), ("Job", "initech-db-init"), ("Job", "initech-migrate"),
+        ("Namespace", "customer-initech"), ("Password", "initech-app-jwt-secret"),
+        ("Password", "initech-database-password"), ("Service", "initech")]]
     for record in records:
         lines = record["diff"].splitlines()
         assert lines[:2] == ["--- /dev/null", f"+++ b/{record['kind']}/" + "/".join(
@@ -240,7 +244,8 @@ def test_noise_is_hidden_by_default_and_shown_on_request(fleet: Path) -> None:
     assert "no differences from HEAD" in result.out
     assert "differ only in ignored noise (--no-ignore-noise shows them)" in result.out
     records = diff_records(fleet, "--no-ignore-noise")
-    assert {r["kind"] for r in records} == {"Deployment", "Ingress", "Job", "Service"}
+    assert {r["kind"] for r in records} == {"ConfigMap", "Deployment", "ExternalSecret",
+                                            "Ingress", "Job", "Password", "Service"}
     for record in records:
         lines = set(changed_lines(record["diff"]))
         assert lines == {"-helm.sh/chart: lunarfront-0.1.0", "+helm.sh/chart: lunarfront-0.2.0"}

@@ -183,7 +183,11 @@ def test_lunarfront_write_up() -> None:
         assert deployment.obj["metadata"]["annotations"] == {
             "gitops-gen.io/database": f"customer_{name}"}
         migrate = one(manifests, "Job", f"{name}-migrate")
-        assert migrate.obj["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+        assert migrate.obj["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "Sync"
+        # the write-up's `CREATE DATABASE customer_x` step, as a Job before the migration
+        create = one(manifests, "Job", f"{name}-db-init")
+        assert create.obj["metadata"]["annotations"]["gitops-gen.io/database"] == (
+            f"customer_{name}")
         assert one(manifests, "Ingress", name).obj["spec"]["rules"][0]["host"] == (
             f"{name}.app.lunarfront.tech")
         assert kinds(manifests, "Secret") == []

@@ -18,15 +18,15 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml import YAML
 
+from gitops_gen.commands.add import spec_text
 from gitops_gen.errors import InputError
 from gitops_gen.platform import load_platform
 from gitops_gen.render import Renderer
-from gitops_gen.setpath import apply_assignments
 from gitops_gen.spec import customer_schema, parse_spec
-from gitops_gen.yamlemit import dump
-from gitops_gen.yamlio import parse_mapping, round_trip_yaml, to_plain
+from gitops_gen.yamlemit import dump, json_text
+from gitops_gen.yamlio import MAX_DEPTH, parse_mapping, to_plain
 from tests.conftest import cli, commit_count, git, tree_state
 
 VALUES = "gitops/apps/customer-acme/values.yaml"
@@ -58,38 +58,44 @@ class Refused(Exception):
     """The spec was refused with an InputError naming the spec file."""
 
 
-def rendered(renderer: Renderer, spec_text: str) -> dict[str, list[Any]]:
+def rendered(renderer: Renderer, text: str) -> dict[str, list[Any]]:
     """Each generated file of customer acme, parsed (YAML 1.1, as Go reads it); Refused if
     the spec is — which must then be an InputError that names the spec file."""
     try:
-        spec = parse_spec(renderer.platform, "acme", spec_text)
+        spec = parse_spec(renderer.platform, "acme", text)
     except InputError as exc:
         assert str(exc).startswith(SPEC), str(exc)
         raise Refused(str(exc)) from None
     return {f.path: list(yaml.safe_load_all(f.content)) for f in renderer.render_customer(spec)}
 
 
-def dumped(data: dict[str, Any]) -> str:
-    """Spec text as `add` writes it (ruamel round trip)."""
-    buffer = io.StringIO()
-    round_trip_yaml().dump(CommentedMap(data), buffer)
-    return buffer.getvalue()
+def written_by_add(renderer: Renderer, *assignments: str) -> str:
+    """Spec text exactly as `gitops-gen add acme --set …` writes it."""
+    return spec_text("acme", assignments, customer_schema(renderer.platform))
 
 
 @pytest.fixture(scope="module")
-def baseline(renderer: Renderer) -> dict[str, list[Any]]:
-    return rendered(renderer, "name: acme\n")
+def baseline(renderer: Renderer) -> dict[str, Any]:
+    """The generated files of a customer with every default; values.yaml's document."""
+    files = rendered(renderer, "name: acme\n")
+    return {**files, "values": files[VALUES][0]}
+
+
+def others(files: dict[str, Any]) -> dict[str, Any]:
+    return {p: d for p, d in files.items() if p not in (VALUES, "values")}
 
 
 @SETTINGS
 @given(value=hostile_text, key=hostile_text)
 @example(value="x\nkind: Secret\n---\nkind: Secret", key="a: b")
 @example(value="{{ 7*7 }}{% if true %}x{% endif %}{# c #}", key="{{ 7*7 }}")
-@example(value="\u2028😀\x85\ufeff\x7f", key="\u2029")
+@example(value="\u2028😀\x85\ufeff\x7f", key="\x85")
 def test_a_value_arrives_as_exactly_that_string(
-    renderer: Renderer, baseline: dict[str, list[Any]], value: str, key: str
+    renderer: Renderer, baseline: dict[str, Any], value: str, key: str
 ) -> None:
-    text = dumped({"name": "acme", "env": {"NOTE": value}, "values": {"extra": {key: value}}})
+    """env through `add --set`; a key and value under `values:` JSON-quoted by hand."""
+    text = written_by_add(renderer, f"env.NOTE={value}")
+    text += f"values:\n  extra: {{{json_text(key)}: {json_text(value)}}}\n"
     try:
         files = rendered(renderer, text)
     except Refused as refused:  # only what must be refused: NULs and secret look-alikes
@@ -97,11 +103,10 @@ def test_a_value_arrives_as_exactly_that_string(
         return
     [values] = files[VALUES]  # one document: nothing was injected after a `---`
     # the very string: `{{ 7*7 }}` was not evaluated, `\n` and U+2028 not folded
-    assert values["env"] == {**baseline[VALUES][0]["env"], "NOTE": value}
+    assert values["env"] == {**baseline["values"]["env"], "NOTE": value}
     assert values["extra"] == {key: value}
-    assert set(values) == {*baseline[VALUES][0], "extra"}  # no key was added
-    assert {p: d for p, d in files.items() if p != VALUES} == {
-        p: d for p, d in baseline.items() if p != VALUES}
+    assert set(values) == {*baseline["values"], "extra"}  # no key was added
+    assert others(files) == others(baseline)
 
 
 @SETTINGS
@@ -110,10 +115,10 @@ def test_a_value_arrives_as_exactly_that_string(
 @example(value="{a: 1}\nkind: Secret")
 @example(value="&a [1]\nother: *a")
 def test_a_hand_typed_value_never_changes_the_generated_structure(
-    renderer: Renderer, baseline: dict[str, list[Any]], value: str
+    renderer: Renderer, baseline: dict[str, Any], value: str
 ) -> None:
     """A value typed into the spec as is, unquoted: YAML may read it as something else
-    or refuse it; either way the generated file holds exactly what the spec says."""
+    or refuse it; either way the generated files hold exactly what the spec says."""
     text = f"name: acme\nenv:\n  NOTE: {value}\n"
     try:
         files = rendered(renderer, text)
@@ -121,18 +126,17 @@ def test_a_hand_typed_value_never_changes_the_generated_structure(
         return
     spec = parse_spec(renderer.platform, "acme", text)
     [values] = files[VALUES]
-    assert values["env"] == {**baseline[VALUES][0]["env"], **spec.data["env"]}
-    assert set(values) == set(baseline[VALUES][0])
+    assert values["env"] == {**baseline["values"]["env"], **spec.data["env"]}
+    assert set(values) == set(baseline["values"])
+    assert others(files) == others(baseline)
 
 
 @SETTINGS
 @given(value=hostile_text)
 @example(value="acme\nkind: Secret")
-def test_a_subdomain_is_a_dns_label_or_refused(
-    renderer: Renderer, baseline: dict[str, list[Any]], value: str
-) -> None:
+def test_a_subdomain_is_a_dns_label_or_refused(renderer: Renderer, value: str) -> None:
     try:
-        files = rendered(renderer, dumped({"name": "acme", "subdomain": value}))
+        files = rendered(renderer, written_by_add(renderer, f"subdomain={value}"))
     except Refused:
         return
     [values] = files[VALUES]
@@ -144,12 +148,40 @@ def test_a_subdomain_is_a_dns_label_or_refused(
 @given(value=hostile_text)
 @example(value="[" * 5000)
 @example(value="- " * 5000)
-def test_set_never_adds_structure(platform_template: Path, value: str) -> None:
-    schema = customer_schema(load_platform(platform_template))
-    data = CommentedMap(name="acme")
-    apply_assignments(data, [f"env.NOTE={value}", f"values.note={value}"], schema)
-    assert data["env"]["NOTE"] == value  # a string field takes the text as written
+@example(value="\x85")
+def test_set_takes_a_string_field_as_written_and_never_adds_structure(
+    renderer: Renderer, value: str
+) -> None:
+    text = written_by_add(renderer, f"env.NOTE={value}", f"values.note={value}")
+    if "\0" in value:
+        with pytest.raises(InputError, match="contains a NUL character"):
+            parse_mapping(text, SPEC)
+        return
+    data = to_plain(parse_mapping(text, SPEC).data)
+    assert data["env"]["NOTE"] == value
     assert not isinstance(data["values"]["note"], dict | list)
+
+
+@SETTINGS
+@given(kinds=st.lists(st.sampled_from(["mapping", "sequence"]), max_size=50),
+       flow=st.sampled_from([None, True, False]))
+def test_nesting_is_refused_past_the_limit_in_every_style(kinds: list[str],
+                                                          flow: bool | None) -> None:
+    """The loader skips its event scan for text that cannot nest deep (yamlio's
+    `_may_hide_anything`): whichever way the nesting is written, the limit still holds."""
+    node: Any = "x"
+    for kind in reversed(kinds):
+        node = {"k": node} if kind == "mapping" else [node]
+    yaml_rt = YAML()
+    yaml_rt.default_flow_style = flow
+    buffer = io.StringIO()
+    yaml_rt.dump({"v": node}, buffer)
+    depth = len(kinds) + 1  # and the top-level mapping
+    if depth > MAX_DEPTH:
+        with pytest.raises(InputError, match="nested more than 32 levels deep"):
+            parse_mapping(buffer.getvalue(), SPEC)
+    else:
+        assert to_plain(parse_mapping(buffer.getvalue(), SPEC).data) == {"v": node}
 
 
 def test_hostile_values_through_add_are_committed_as_data(platform_copy: Path) -> None:
@@ -169,28 +201,34 @@ def test_special_floats_and_keys_keep_their_meaning() -> None:
     are strings there); `true:` stays the key "true", not Python's "True"."""
     floats = {"a": float("inf"), "b": float("-inf"), "c": 1e16, "d": 1e-5, "e": 0.5}
     assert yaml.safe_load(dump(floats)) == floats
-    assert dump({"n": float("nan")}) == "n: .nan\n"
+    assert dump({"x": float("nan")}) == "x: .nan\n"
     assert to_plain(parse_mapping("true: 1\nnull: 2\n3: 3\n", "x.yaml").data) == {
         "true": 1, "null": 2, "3": 3}
 
 
+def dense(lines: int) -> str:
+    """As many YAML nodes per byte as a spec gets: 3,170 lines are just under 64 KiB."""
+    return "name: acme\nvalues:\n" + "".join(f"  k{i}: [1, {{a: b}}]\n" for i in range(lines))
+
+
 @pytest.mark.parametrize(
-    ("content", "fragment"),
+    ("content", "code", "fragment"),
     [
         # a billion "lol"s if expanded
         ("name: acme\nv: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
             f"v{i}: &a{i} [{','.join([f'*a{i - 1}' if i > 1 else '*a'] * 10)}]\n"
-            for i in range(1, 10)), "anchors and aliases are not allowed"),
-        ("name: acme\nvalues: " + "[" * 60_000, "nested more than 32 levels deep"),
-        ("name: acme\nvalues: " + "{a: " * 15_000, "nested more than 32 levels deep"),
-        ("name: acme\n" + "#" * 10_000_000, "more than the 65536 allowed"),
-        ("name: acme\nvalues:\n" + "".join(f"  k{i}: [1, {{a: b}}]\n" for i in range(3000)),
-         "more than the 65536 allowed"),
+            for i in range(1, 10)), 2, "anchors and aliases are not allowed"),
+        ("name: acme\nvalues: " + "[" * 60_000, 2, "nested more than 32 levels deep"),
+        ("name: acme\nvalues: " + "{a: " * 15_000, 2, "nested more than 32 levels deep"),
+        ("name: acme\n" + "#" * 10_000_000, 2, "more than the 65536 allowed"),
+        (dense(6000), 2, "more than the 65536 allowed"),
+        # the worst a file may be: just under the limit, as dense as YAML gets
+        (dense(3170), 0, "compiled 1 customer(s)"),
     ],
-    ids=["billion-laughs", "deep-sequences", "deep-mappings", "10mb", "wide"],
+    ids=["billion-laughs", "deep-sequences", "deep-mappings", "10mb", "wide", "at-the-limit"],
 )
 def test_hostile_files_cost_bounded_time_and_memory(
-    platform_copy: Path, content: str, fragment: str
+    platform_copy: Path, content: str, code: int, fragment: str
 ) -> None:
     (platform_copy / SPEC).write_text(content)
     # A fresh interpreter measures the run's own peak memory (RUSAGE_CHILDREN of it).
@@ -201,12 +239,12 @@ def test_hostile_files_cost_bounded_time_and_memory(
         " capture_output=True, text=True)\n"
         "print(p.returncode, time.monotonic() - t,"
         " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-        "print(p.stderr)\n"
+        "print(p.stdout, p.stderr)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=platform_copy, check=True,
                          capture_output=True, text=True, timeout=120).stdout
-    code, seconds, max_kib = out.splitlines()[0].split()
-    assert int(code) == 2, out
+    exit_code, seconds, max_kib = out.splitlines()[0].split()
+    assert int(exit_code) == code, out
     assert fragment in out
     assert "Traceback" not in out and "internal error" not in out
     assert float(seconds) < 10

@@ -162,7 +162,7 @@ def test_remove_deletes_spec_and_generated_files_in_one_commit(platform: Path) -
     assert not any((platform / f).exists() for f in ACME_FILES)
     assert not (platform / "gitops/apps/customer-acme").exists()
     assert (platform / "gitops/argocd/customer-globex.yaml").is_file()
-    assert "database is kept" in result.out
+    assert "its database customer_acme and role customer_acme on " in result.out
     assert git("status", "--porcelain", cwd=platform) == ""
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from gitops_gen import runbook
 from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
 from gitops_gen.errors import InputError
@@ -15,6 +16,7 @@ from gitops_gen.gitrepo import open_repo
 from gitops_gen.platform import Platform
 from gitops_gen.setpath import apply_assignments
 from gitops_gen.spec import CustomerSpec, check_name, customer_schema, load_all, parse_spec
+from gitops_gen.syncplan import customer_objects
 from gitops_gen.transaction import Outcome, Validate, commit_change
 from gitops_gen.validate import ValidateFactory
 from gitops_gen.yamlio import round_trip_yaml
@@ -36,10 +38,14 @@ def run(
     spec = parse_spec(platform, name, text)
     plan = plan_compile(platform, [*load_all(platform), spec], only=[name])
     change = plan.change
-    change.writes[rel] = text.encode("utf-8")
+    # The spec goes first: an add killed half-way then always leaves it, and a rerun says
+    # what to do. Every file of the customer goes in, even one already on disk as it
+    # should be (a leftover): the commit must hold them all.
+    own = {path: f.content for path, f in plan.wanted.items() if f.customer == name}
+    change.writes = {rel: text.encode("utf-8"), **own, **change.writes}
     validate: Validate = validator(platform, [name])
     outcome = commit_change(platform, change, f"Add customer {name}", validate, no_commit)
-    return report(console, spec, outcome, no_commit)
+    return report(platform, console, spec, outcome, no_commit)
 
 
 def _exists(platform: Platform, name: str, rel: str) -> str:
@@ -69,7 +75,8 @@ def spec_text(name: str, assignments: Sequence[str], schema: dict[str, Any]) -> 
     return buffer.getvalue()
 
 
-def report(console: Console, spec: CustomerSpec, outcome: Outcome, no_commit: bool) -> int:
+def report(platform: Platform, console: Console, spec: CustomerSpec, outcome: Outcome,
+           no_commit: bool) -> int:
     if not outcome.ok:
         console.findings(outcome.findings or [])
         console.summary(f"not added: {spec.name} fails validation; nothing was changed")
@@ -79,4 +86,8 @@ def report(console: Console, spec: CustomerSpec, outcome: Outcome, no_commit: bo
     where = "written, not committed" if no_commit else outcome.commit_text()
     console.summary(f"added {spec.name}: https://{spec.host} in namespace {spec.namespace}, "
                     f"{len(outcome.paths)} files, {where}")
+    # the rest of the runbook: what the cluster will get, read off the built objects
+    objects = customer_objects(platform, spec)
+    for line in runbook.onboarding(platform, spec, objects, outcome.paths, not no_commit):
+        console.summary(line)
     return 0

@@ -117,7 +117,15 @@ def _tag_of(platform: Platform, spec: CustomerSpec) -> str:
 def _commit(platform: Platform, bump: Bump, no_commit: bool,
             validator: ValidateFactory) -> Outcome:
     change, changed = compile_with(platform, {rel: new for rel, (_, new) in bump.edits.items()})
-    return commit_change(platform, change, bump.message, validator(platform, changed), no_commit)
+    return commit_change(platform, change, bump.message, validator(platform, changed), no_commit,
+                         owned(platform, bump))
+
+
+def owned(platform: Platform, bump: Bump) -> list[str]:
+    """The generated files a bump is about: the moved customers' and the platform's."""
+    rules = platform.customer_outputs()
+    return [*(rule.path_for(name) for name in bump.moved for rule in rules),
+            *(rule.path_for(None) for rule in platform.platform_outputs())]
 
 
 def compile_with(platform: Platform, texts: dict[str, str]) -> tuple[TreeChange, list[str]]:
@@ -140,16 +148,27 @@ def compile_with(platform: Platform, texts: dict[str, str]) -> tuple[TreeChange,
 def _push(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
           upstream: Upstream, retries: int, validator: ValidateFactory) -> int:
     start = git_ops.head()  # our commit; its parent is where the command started
+    try:
+        return _push_replaying(platform, console, bump, git_ops, upstream, retries,
+                               validator, start)
+    except InputError as exc:
+        # The push failed for good (rejected every time, no network, no access): the
+        # command failed, so its commit goes too, as on every other failure.
+        git_ops.reset_keep(f"{start}~1")
+        raise InputError(f"{exc}\nnothing was pushed and the local branch is as before"
+                         ) from None
+
+
+def _push_replaying(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
+                    upstream: Upstream, retries: int, validator: ValidateFactory,
+                    start: str) -> int:
     for attempt in range(retries + 1):
         try:
             git_ops.push(upstream)
         except PushRejected:
             if attempt == retries:
-                git_ops.reset_keep(f"{start}~1")
-                raise InputError(
-                    f"push to {upstream.ref} rejected {retries + 1} times (the remote keeps "
-                    "moving); nothing was pushed and the local branch is as before"
-                ) from None
+                raise InputError(f"push to {upstream.ref} rejected {retries + 1} times (the "
+                                 "remote keeps moving)") from None
             if not _replay(platform, console, bump, git_ops, upstream, start, validator):
                 return 1
             continue
@@ -177,7 +196,8 @@ def _replay(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
     git_ops.reset_keep(upstream.ref)
     fresh = load_platform(platform.root)
     change, changed = compile_with(fresh, merged)
-    outcome = commit_change(fresh, change, bump.message, validator(fresh, changed), False)
+    outcome = commit_change(fresh, change, bump.message, validator(fresh, changed), False,
+                            owned(fresh, bump))
     if not outcome.ok:
         git_ops.reset_keep(f"{start}~1")
         _refused(console, outcome)

@@ -21,11 +21,61 @@ release) and the customer label (from values) can never disagree.
 {{- fail (printf "%s is in both env and secretEnv" $name) -}}
 {{- end -}}
 {{- end -}}
-{{- range $name, $_ := .Values.secretEnv -}}
+{{- $generated := .Values.generatedSecrets | default (dict "secretName" "" "env" dict) -}}
+{{- range $name, $ref := .Values.secretEnv -}}
 {{- if has $name $reserved -}}
 {{- fail (printf "secretEnv.%s is set by the chart; use database.urlSecret / redis.urlSecret" $name) -}}
 {{- end -}}
+{{- if hasKey $generated.env $name -}}
+{{- fail (printf "%s is in both secretEnv and generatedSecrets.env" $name) -}}
 {{- end -}}
+{{- if and $generated.env (eq $ref.secretName $generated.secretName) -}}
+{{- fail (printf "secretEnv.%s reads Secret %s, which the chart generates (generatedSecrets): list the key under generatedSecrets.env instead" $name $ref.secretName) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $_ := $generated.env -}}
+{{- if or (has $name $reserved) (hasKey ($.Values.env | default dict) $name) -}}
+{{- fail (printf "generatedSecrets.env.%s is also set by the chart or in env" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.database.provision -}}
+{{- if eq $.Values.database.urlSecret.key "password" -}}
+{{- fail "database.urlSecret.key: \"password\" is the key of the role's password in the generated Secret; name the URL key otherwise (url)" -}}
+{{- end -}}
+{{- if eq $.Values.database.urlSecret.secretName $generated.secretName -}}
+{{- fail "database.urlSecret.secretName: is generatedSecrets.secretName; the database Secret needs its own" -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+Sync order. Everything is in Argo CD's Sync phase, ordered by sync waves: Argo CD
+applies a wave only once every resource of the waves before it is healthy (an
+ExternalSecret when its Secret is written, a hook Job when it has completed).
+
+  -5  Namespace (the customer's overlay)
+  -4  Password generators
+  -3  ExternalSecrets: generated app secrets and the database URL (kept); the admin
+      URL for the database Job (a hook, deleted when the sync ends, failed or not)
+  -2  ConfigMap and Job NAME-db-init: creates the database and role if missing (the Job
+      is a hook, run every sync)
+  -1  Job NAME-migrate: runs the migrations (hook, every sync)
+   0  Deployment, Service, Ingress
+
+Not PreSync hooks: Argo CD runs the PreSync phase before it applies anything of the Sync
+phase, so on a customer's first sync the Secrets those Jobs read would not exist yet.
+*/}}
+{{- define "lunarfront.wave" -}}
+{{- get (dict "generators" "-4" "secrets" "-3" "database" "-2" "migration" "-1") . | quote -}}
+{{- end }}
+
+{{/*
+Annotations of a Sync-phase hook. Argument: dict "wave" "<step>" "deletePolicy" "...".
+*/}}
+{{- define "lunarfront.syncHook" -}}
+argocd.argoproj.io/hook: Sync
+argocd.argoproj.io/hook-delete-policy: {{ .deletePolicy }}
+argocd.argoproj.io/sync-wave: {{ include "lunarfront.wave" .wave }}
 {{- end }}
 
 {{/*
@@ -117,4 +167,27 @@ requests:
 limits:
   cpu: {{ .Values.resources.limits.cpu | quote }}
   memory: {{ .Values.resources.limits.memory | quote }}
+{{- end }}
+
+{{/*
+A Password generator's spec. Argument: the length. Letters and digits only: the value
+goes into a URL and an env variable unescaped. Every field is spelled out (the CRD's
+defaults included) so that Argo CD sees no difference after a sync.
+*/}}
+{{- define "lunarfront.passwordSpec" -}}
+length: {{ . }}
+digits: {{ div . 4 }}
+symbols: 0
+noUpper: false
+allowRepeat: true
+{{- end }}
+
+{{/*
+The Secret an ExternalSecret writes: owned by it (deleted with it), operator defaults
+spelled out. Argument: the Secret's name.
+*/}}
+{{- define "lunarfront.externalSecretTarget" -}}
+name: {{ . | quote }}
+creationPolicy: Owner
+deletionPolicy: Retain
 {{- end }}

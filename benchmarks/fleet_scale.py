@@ -1,0 +1,147 @@
+"""Issue 7's cases at fleet scale, against the pure render floor measured in the same run.
+
+    .venv/bin/python benchmarks/fleet_scale.py [--customers 1000] [--runs 3]
+
+Makes a platform of N customers (`fleet.make_platform`) with a build cache of its own
+(`GITOPS_GEN_CACHE` in the temp dir, the pinned tools linked in), then prints the median
+of `--runs` runs of each case, each as its own `gitops-gen` process(es), as a hook or CI
+runs them:
+
+- floor: the pure render floor — the same templates rendered by Jinja2 (compiled once)
+  with the same contexts and written as files into an empty directory; no YAML
+  canonicalisation, no drift check, no build, no validation;
+- cold: `compile` into a tree without generated files, then `validate` with an empty
+  build cache;
+- no-op `compile` and no-op `validate` after a full run;
+- one spec changed (and compiled, untimed), then `validate`;
+- `bump-image` of the fleet, commit included;
+
+and the peak RSS of the cold `validate` process (wait4's rusage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fleet import machine, make_platform  # this script's directory
+
+from gitops_gen.platform import load_platform
+from gitops_gen.render import Renderer, customer_context
+from gitops_gen.spec import load_all
+from gitops_gen.toolchain import cache_root
+
+GENERATED = ("gitops/apps", "gitops/argocd")
+
+
+def run_measured(root: Path, *args: str) -> int:
+    """Run the CLI (a failure stops the benchmark); the process's peak RSS in KiB."""
+    proc = subprocess.Popen([sys.executable, "-m", "gitops_gen", *args], cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"gitops-gen {' '.join(args)} failed")
+    return int(usage.ru_maxrss)
+
+
+def median(action: Callable[[], object], runs: int,
+           reset: Callable[[], object] | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        if reset is not None:
+            reset()
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def render_floor(root: Path, out: Path) -> Callable[[], None]:
+    """Jinja2 render + write of the files compile writes, templates compiled once."""
+    platform = load_platform(root)
+    specs = load_all(platform)
+    env = Renderer(platform).env  # the same Environment (undefined, finalize) compile uses
+    rules = [(env.get_template(rule.template), rule) for rule in platform.customer_outputs()]
+    contexts = [(spec.name, customer_context(platform, spec)) for spec in specs]
+
+    def floor() -> None:
+        for name, context in contexts:
+            for template, rule in rules:
+                path = out / rule.path_for(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(template.render(context), "utf-8")
+    return floor
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    n, runs = args.customers, args.runs
+    print(f"{n} customers, medians of {runs} runs; {machine()}")
+    with tempfile.TemporaryDirectory(prefix="gitops-gen-scale-") as tmp:
+        tools = cache_root() / "tools"
+        os.environ["GITOPS_GEN_CACHE"] = str(Path(tmp) / "cache")
+        (Path(tmp) / "cache").mkdir()
+        if tools.is_dir():
+            (Path(tmp) / "cache" / "tools").symlink_to(tools)
+        builds = Path(tmp) / "cache" / "builds"
+        root = make_platform(Path(tmp) / "platform", n)
+        rows: list[tuple[str, float]] = []
+
+        floor_dir = Path(tmp) / "floor"
+        floor = median(render_floor(root, floor_dir), runs,
+                       lambda: shutil.rmtree(floor_dir, ignore_errors=True))
+        rows.append(("floor: Jinja2 render + write", floor))
+
+        def cold_reset() -> None:
+            for rel in GENERATED:
+                shutil.rmtree(root / rel, ignore_errors=True)
+            shutil.rmtree(builds, ignore_errors=True)
+
+        compile_cold = median(lambda: run_measured(root, "compile"), runs, cold_reset)
+        rows.append(("compile, cold (empty tree)", compile_cold))
+        peaks: list[int] = []
+
+        def cold_validate() -> None:
+            shutil.rmtree(builds, ignore_errors=True)
+            peaks.append(run_measured(root, "validate"))
+
+        validate_cold = median(cold_validate, runs)
+        rows.append(("validate, cold (empty build cache)", validate_cold))
+        rows.append(("= compile + validate, cold", compile_cold + validate_cold))
+        run_measured(root, "validate")  # warm the cache
+        rows.append(("no-op compile", median(lambda: run_measured(root, "compile"), runs)))
+        rows.append(("no-op validate (warm cache)",
+                     median(lambda: run_measured(root, "validate"), runs)))
+        tiers = iter(["large", "small"] * runs)
+
+        def change_one() -> None:
+            (root / "customers" / "c00001.yaml").write_text(f"name: c00001\ntier: {next(tiers)}\n")
+            run_measured(root, "compile")
+
+        rows.append(("one spec changed, validate",
+                     median(lambda: run_measured(root, "validate"), runs, change_one)))
+        subprocess.run(["git", "checkout", "-q", "--", "customers"], cwd=root, check=True)
+        run_measured(root, "compile")
+        tags = iter(f"2.0.{i}" for i in range(100))
+        rows.append(("bump-image, incl. commit",
+                     median(lambda: run_measured(root, "bump-image", next(tags)), runs)))
+
+    for label, seconds in rows:
+        print(f"  {label:<40} {seconds:8.2f} s {seconds / floor:8.1f}x floor")
+    print(f"  {'peak RSS, cold validate':<40} {max(peaks) / 1024:8.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""Many kustomize overlays built by one kustomize process.
+
+`kustomize build` of one overlay costs ~45 ms, ~40 of them process start-up. Here a
+temporary root kustomization lists overlays as resources (a directory outside the root
+is a base the default load restrictor allows; it must be a relative path) and sets
+`buildMetadata: [originAnnotations]`, so each object of the one output names the file
+it came from. An object is given back to the overlay holding that file, with the
+annotation removed (and `annotations` with it if nothing else is left: kustomize drops
+an empty one too). tests/test_kustomize_batch.py shows the result equals per-overlay
+builds.
+
+That attribution is exact only for overlays the caller vouches for (build.py): each
+reaches nothing outside its own directory, none lies inside another, and none sets
+`buildMetadata` or `sortOptions` itself. A batch that fails (one broken overlay, two
+overlays defining the same cluster-scoped object) is split in halves and retried down
+to `SOLO` overlays; what is still not built is left to per-overlay builds, so each error
+is reported on its own customer exactly as without batching.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops_gen.goyaml import GoYamlLoader, objects_of_value
+from gitops_gen.procs import ToolFailed, run
+
+ORIGIN = "config.kubernetes.io/origin"
+SOLO = 2  # a failing batch this small is not split further: its overlays build alone
+Objects = list[dict[str, Any]]
+
+
+def build_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str],
+                   jobs: int) -> dict[Path, Objects]:
+    """The objects of every overlay (absolute, resolved paths) that built in a batch;
+    an overlay missing from the result must be built on its own."""
+    unique = sorted(set(overlays))
+    if len(unique) < 2:
+        return {}
+    count = max(1, min(jobs, len(unique) // SOLO))  # one kustomize process per core
+    chunks = [unique[i::count] for i in range(count)]
+    built: dict[Path, Objects] = {}
+    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+        for result in pool.map(lambda chunk: _build_or_split(chunk, kustomize_cmd), chunks):
+            built.update(result)
+    return built
+
+
+def _build_or_split(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[Path, Objects]:
+    built = _build_batch(overlays, kustomize_cmd)
+    if built is not None:
+        return built
+    if len(overlays) <= SOLO:
+        return {}
+    half = len(overlays) // 2
+    return {**_build_or_split(overlays[:half], kustomize_cmd),
+            **_build_or_split(overlays[half:], kustomize_cmd)}
+
+
+def _build_batch(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[Path, Objects] | None:
+    with tempfile.TemporaryDirectory(prefix="gitops-gen-kbatch-") as tmp:
+        root = Path(tmp).resolve()
+        resources = [os.path.relpath(overlay, root) for overlay in overlays]
+        kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                         "kind": "Kustomization", "buildMetadata": ["originAnnotations"],
+                         "resources": resources}
+        (root / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), "utf-8")
+        try:
+            out = run([*kustomize_cmd, str(root)], cwd=root).stdout
+        except ToolFailed:
+            return None
+        try:
+            return _attribute(root, overlays, out)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError):
+            return None
+
+
+def _attribute(root: Path, overlays: list[Path], out: str) -> dict[Path, Objects]:
+    """Each object of the batch output under the overlay its origin file lies in."""
+    built: dict[Path, Objects] = {overlay: [] for overlay in overlays}
+    prefixes = [(f"{overlay}{os.sep}", overlay) for overlay in overlays]
+    for doc in yaml.load_all(out, Loader=GoYamlLoader):
+        for obj in objects_of_value(doc):
+            origin_file = _pop_origin(root, obj)
+            owner = next((o for prefix, o in prefixes if origin_file.startswith(prefix)), None)
+            if owner is None:
+                raise ValueError(f"cannot tell which overlay {origin_file} belongs to")
+            built[owner].append(obj)
+    return built
+
+
+def _pop_origin(root: Path, obj: dict[str, Any]) -> str:
+    """Remove the origin annotation; the absolute file it names."""
+    annotations = obj["metadata"]["annotations"]
+    origin = yaml.load(annotations.pop(ORIGIN), Loader=GoYamlLoader)
+    if not annotations:
+        del obj["metadata"]["annotations"]
+    relative = origin.get("path") or origin["configuredIn"]
+    if origin.get("repo"):
+        raise ValueError("an object from a remote base")
+    return os.path.normpath(root / str(relative))

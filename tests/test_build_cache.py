@@ -1,0 +1,159 @@
+"""The build cache: a warm `validate` equals a cold one, and builds only what changed.
+
+Each test has a cache directory of its own (`GITOPS_GEN_CACHE`, with the pinned tools
+linked in), real helm and kustomize, and the CLI in new processes. The build counts come
+from `validate --timings` (stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from gitops_gen.buildcache import FORMAT, BuildCache, build_key
+from gitops_gen.model import BuildResult, Finding, Manifest
+from tests.conftest import TOOL_CACHE, CliResult, cli
+
+TEMPLATE = "gitops/chart/templates/service.yaml"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty build cache for this test; the pinned tools stay reachable through it."""
+    root = tmp_path / "cache"
+    root.mkdir()
+    if (Path(TOOL_CACHE) / "tools").is_dir():
+        (root / "tools").symlink_to(Path(TOOL_CACHE) / "tools")
+    monkeypatch.setenv("GITOPS_GEN_CACHE", str(root))
+    return root / "builds"
+
+
+@pytest.fixture
+def fleet(platform: Path, cache: Path) -> Path:
+    """A platform with two customers, compiled but not committed (no validate yet)."""
+    for name in ("acme", "globex"):
+        (platform / "customers" / f"{name}.yaml").write_text(f"name: {name}\n")
+    result = cli("compile", cwd=platform)
+    assert result.code == 0, result.text
+    return platform
+
+
+def validate(root: Path, *args: str) -> tuple[CliResult, dict[str, int]]:
+    """`validate --timings --format json` and its build counts."""
+    result = cli("validate", "--timings", "--format", "json", *args, cwd=root)
+    assert result.code in (0, 1), result.text
+    match = re.search(r"build: (\d+) Applications, (\d+) built, (\d+) from the cache", result.err)
+    assert match, result.err
+    total, built, cached = map(int, match.groups())
+    return result, {"applications": total, "built": built, "cached": cached}
+
+
+def findings(result: CliResult) -> list[tuple[str, str | None, str]]:
+    return [(f["file"], f["customer"], f["rule"]) for f in json.loads(result.out)["findings"]]
+
+
+def entries(cache: Path, customer: str) -> list[Path]:
+    return sorted((cache / customer).glob("*.json"))
+
+
+def test_a_warm_validate_builds_nothing_and_reports_the_same(fleet: Path, cache: Path) -> None:
+    cold, cold_counts = validate(fleet)
+    warm, warm_counts = validate(fleet)
+    assert cold_counts == {"applications": 2, "built": 2, "cached": 0}
+    assert warm_counts == {"applications": 2, "built": 0, "cached": 2}
+    assert (cold.code, cold.out) == (warm.code, warm.out) == (0, warm.out)
+    assert len(entries(cache, "acme")) == 1
+
+
+def test_one_spec_changed_rebuilds_that_customer_only(fleet: Path) -> None:
+    validate(fleet)
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\ntier: large\n")
+    assert cli("compile", cwd=fleet).code == 0
+    _, counts = validate(fleet)
+    assert counts == {"applications": 2, "built": 1, "cached": 1}
+
+
+def test_no_cache_builds_everything(fleet: Path) -> None:
+    validate(fleet)
+    _, counts = validate(fleet, "--no-cache")
+    assert counts == {"applications": 2, "built": 2, "cached": 0}
+
+
+def test_a_chart_broken_after_a_warm_run_is_found(fleet: Path) -> None:
+    validate(fleet)
+    template = fleet / TEMPLATE
+    template.write_text(template.read_text().replace("{{", "{{ .Values.nope.deeper }}{{", 1))
+    result, counts = validate(fleet)
+    assert counts["built"] == 2  # the chart is an input of every customer
+    assert result.code == 1
+    assert {(TEMPLATE, "acme", "build"), (TEMPLATE, "globex", "build")} <= set(findings(result))
+    cold, _ = validate(fleet, "--no-cache")
+    assert findings(cold) == findings(result)
+
+
+def test_an_entry_under_another_key_is_not_used(fleet: Path, cache: Path) -> None:
+    """A good build copied over the entry of a broken tree (as a stale or forged file
+    would be) names the wrong key inside: ignored, the tree is rebuilt and fails."""
+    validate(fleet)
+    [good] = entries(cache, "acme")
+    template = fleet / TEMPLATE
+    template.write_text(template.read_text().replace("{{", "{{ .Values.nope.deeper }}{{", 1))
+    validate(fleet)
+    bad = next(p for p in entries(cache, "acme") if p != good)
+    bad.write_bytes(good.read_bytes())
+    result, counts = validate(fleet)
+    assert counts["built"] >= 1
+    assert (TEMPLATE, "acme", "build") in findings(result)
+
+
+@pytest.mark.parametrize("damage", ["payload", "truncate", "garbage", "format"])
+def test_a_damaged_entry_is_rebuilt(fleet: Path, cache: Path, damage: str) -> None:
+    cold, _ = validate(fleet)
+    [entry] = entries(cache, "acme")
+    header, _, payload = entry.read_bytes().partition(b"\n")
+    assert b'"Deployment"' in payload
+    if damage == "payload":  # a hand edit: drop the objects, keep the header
+        entry.write_bytes(header + b"\n" + payload.replace(b'"Deployment"', b'"Nothing"'))
+    elif damage == "truncate":
+        entry.write_bytes(header + b"\n" + payload[: len(payload) // 2])
+    elif damage == "garbage":
+        entry.write_bytes(os.urandom(64))
+    else:
+        fields = json.loads(header)
+        entry.write_bytes(json.dumps({**fields, "format": FORMAT + 1}).encode() + b"\n" + payload)
+    result, counts = validate(fleet)
+    assert counts == {"applications": 2, "built": 1, "cached": 1}
+    assert result.out == cold.out
+    # rebuilt and stored again (helm orders objects of one kind as Go's map iteration does)
+    assert canonical(entry.read_bytes().partition(b"\n")[2]) == canonical(payload)
+
+
+def canonical(payload: bytes) -> list[str]:
+    return sorted(json.dumps(m, sort_keys=True) for m in json.loads(payload)["manifests"])
+
+
+def test_entries_round_trip_and_check_their_key(tmp_path: Path) -> None:
+    store = BuildCache(tmp_path)
+    result = BuildResult("acme", [Manifest("acme", {"kind": "Namespace"}, "a/k.yaml")],
+                         [Finding("gitops/chart", 3, "acme", "build", "boom")])
+    key = build_key("acme", "gitops/argocd/customer-acme.yaml", "digest", {"helm": "v4"}, "1.37")
+    store.put("acme", key, result)
+    assert store.get("acme", key) == result
+    other = build_key("acme", "gitops/argocd/customer-acme.yaml", "digest", {"helm": "v5"},
+                      "1.37")
+    assert other != key
+    assert store.get("acme", other) is None
+    (tmp_path / "acme" / f"{other}.json").write_bytes((tmp_path / "acme" / f"{key}.json")
+                                                      .read_bytes())
+    assert store.get("acme", other) is None
+
+
+def test_each_customer_keeps_only_its_newest_entries(tmp_path: Path) -> None:
+    store = BuildCache(tmp_path)
+    for n in range(12):
+        store.put("acme", build_key("acme", "f", str(n), {}, "1.37"), BuildResult("acme"))
+    assert len(list((tmp_path / "acme").glob("*.json"))) == 8

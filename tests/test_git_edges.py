@@ -1,0 +1,133 @@
+"""Git edge cases through the CLI: each is handled with a clear message, and a failure
+leaves the working tree, the index and the history exactly as they were."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import cli, commit_count, commit_files, git, tree_state
+
+ACME_FILES = [
+    "customers/acme.yaml",
+    "gitops/apps/customer-acme/kustomization.yaml",
+    "gitops/apps/customer-acme/namespace.yaml",
+    "gitops/apps/customer-acme/values.yaml",
+    "gitops/argocd/customer-acme.yaml",
+]
+REJECTING_HOOK = "#!/bin/sh\necho 'change-freeze: no commits until Monday' >&2\nexit 1\n"
+
+
+def reject_commits(root: Path) -> None:
+    hook = root / ".git/hooks/pre-commit"
+    hook.write_text(REJECTING_HOOK)
+    hook.chmod(0o755)
+
+
+def test_unrelated_changes_are_left_alone_staged_or_not(platform_copy: Path) -> None:
+    root = platform_copy
+    (root / "README.md").write_text("edited, not staged\n")
+    (root / "notes.txt").write_text("untracked\n")
+    (root / ".pre-commit-config.yaml").write_text("# staged by hand\nrepos: []\n")
+    git("add", ".pre-commit-config.yaml", cwd=root)
+    status = git("status", "--porcelain", cwd=root)
+    result = cli("add", "acme", cwd=root)
+    assert result.code == 0, result.text
+    assert commit_files(root) == ACME_FILES
+    assert git("status", "--porcelain", cwd=root) == status  # still staged, still dirty
+
+
+def test_a_dirty_generated_file_is_refused(platform_copy: Path) -> None:
+    root = platform_copy
+    assert cli("add", "acme", cwd=root).code == 0
+    values = root / "gitops/apps/customer-acme/values.yaml"
+    values.write_text(values.read_text() + "# a hand edit\n")
+    state = tree_state(root)
+    for command in (["bump-image", "2.0.0"], ["remove", "acme", "--force"]):
+        result = cli(*command, cwd=root)
+        assert result.code == 2, result.text
+        assert "uncommitted changes this command would overwrite" in result.err
+        assert "gitops/apps/customer-acme/values.yaml" in result.err
+        assert tree_state(root) == state
+
+
+def test_a_hook_rejecting_the_commit_changes_nothing(platform_copy: Path) -> None:
+    root = platform_copy
+    assert cli("add", "globex", cwd=root).code == 0
+    reject_commits(root)
+    state = tree_state(root)
+    for command in (["add", "acme"], ["bump-image", "2.0.0"], ["remove", "globex", "--force"]):
+        result = cli(*command, cwd=root)
+        assert result.code == 2, (command, result.text)
+        assert "git commit failed, nothing committed" in result.err
+        assert "change-freeze: no commits until Monday" in result.err
+        assert tree_state(root) == state  # tree, index (nothing left staged), history
+
+
+def test_add_on_a_detached_head_commits_and_says_it_is_on_no_branch(
+    platform_copy: Path,
+) -> None:
+    root = platform_copy
+    main = git("rev-parse", "main", cwd=root).strip()
+    git("checkout", "-q", "--detach", cwd=root)
+    result = cli("add", "acme", cwd=root)
+    assert result.code == 0, result.text
+    assert "on a detached HEAD (on no branch: keep it with `git switch -c BRANCH`)" in (
+        result.out)
+    assert git("rev-parse", "HEAD~1", cwd=root).strip() == main
+    assert git("rev-parse", "main", cwd=root).strip() == main  # no branch moved
+    assert commit_files(root) == ACME_FILES
+
+
+def test_a_repository_without_commits_gets_its_first_commit(
+    platform_copy: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "unborn"
+    shutil.copytree(platform_copy, root, ignore=shutil.ignore_patterns(".git"))
+    git("init", "-q", "-b", "main", cwd=root)
+    result = cli("add", "acme", cwd=root)
+    assert result.code == 0, result.text
+    assert commit_count(root) == 1
+    assert commit_files(root) == ACME_FILES  # exactly add's files, not the whole platform
+
+
+def test_a_rejected_first_commit_leaves_the_index_empty(
+    platform_copy: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "unborn"
+    shutil.copytree(platform_copy, root, ignore=shutil.ignore_patterns(".git"))
+    git("init", "-q", "-b", "main", cwd=root)
+    reject_commits(root)
+    state = tree_state(root)
+    result = cli("add", "acme", cwd=root)
+    assert result.code == 2
+    assert "change-freeze" in result.err
+    assert tree_state(root) == state
+    assert state["<HEAD>"] == "<unborn>" and state["<index>"] == ""
+
+
+def test_a_push_that_fails_for_good_takes_the_commit_back(platform_copy: Path) -> None:
+    """An upstream that cannot be reached (gone, no access): exit 2, and the bump's commit
+    is undone like any failed command's — not left behind unpushed."""
+    root = platform_copy
+    assert cli("add", "acme", cwd=root).code == 0
+    git("remote", "add", "origin", str(root.parent / "gone.git"), cwd=root)
+    git("update-ref", "refs/remotes/origin/main", "HEAD", cwd=root)
+    git("branch", "-q", "--set-upstream-to=origin/main", cwd=root)
+    state = tree_state(root)
+    result = cli("bump-image", "2.0.0", "--push", cwd=root)
+    assert result.code == 2
+    assert "git push failed" in result.err and "gone.git" in result.err
+    assert "nothing was pushed and the local branch is as before" in result.err
+    assert tree_state(root) == state
+
+
+def test_push_without_an_upstream_is_refused_before_anything_changes(
+    platform_copy: Path,
+) -> None:
+    root = platform_copy
+    state = tree_state(root)
+    result = cli("bump-image", "2.0.0", "--push", cwd=root)
+    assert result.code == 2
+    assert "branch main has no upstream to push to" in result.err
+    assert tree_state(root) == state
