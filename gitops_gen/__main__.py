@@ -1,3 +1,4 @@
 from gitops_gen.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not in the worker processes multiprocessing spawns
+    raise SystemExit(main())

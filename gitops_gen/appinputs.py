@@ -50,6 +50,7 @@ class InputDigests:
     def __init__(self, root: Path, kube_version: str) -> None:
         self.root = root.resolve()
         self.kube_version = kube_version
+        self._inside = _Inside(self.root)
         self._content: dict[Path, str] = {}
         self._references: dict[Path, list[Path] | None] = {}  # None: cannot tell
 
@@ -59,7 +60,7 @@ class InputDigests:
             paths: set[Path] = set()
             for app in objects:
                 if (app.api_version, app.kind) == APPLICATION_KIND:
-                    paths |= _source_paths(self.root, app.obj)
+                    paths |= _source_paths(self._inside, app.obj)
             digest = hashlib.sha256()
             digest.update(_json([self.kube_version, [m.obj for m in objects]]).encode())
             for path in sorted(self._closure(paths)):
@@ -72,7 +73,7 @@ class InputDigests:
     def closure_of(self, path: Path) -> set[Path] | None:
         """`path` and everything its kustomizations and charts reach; None: cannot tell."""
         try:
-            return self._closure({_inside(self.root, path)})
+            return self._closure({self._inside(path)})
         except _Unknown:
             return None
 
@@ -89,7 +90,7 @@ class InputDigests:
     def _references_of(self, path: Path) -> list[Path]:
         if path not in self._references:
             try:
-                self._references[path] = list(_references(self.root, path))
+                self._references[path] = list(_references(self._inside, path))
             except _Unknown:
                 self._references[path] = None
         found = self._references[path]
@@ -103,7 +104,7 @@ class InputDigests:
         return self._content[path]
 
 
-def _source_paths(root: Path, application: dict[str, Any]) -> set[Path]:
+def _source_paths(inside: _Inside, application: dict[str, Any]) -> set[Path]:
     spec = _mapping(application.get("spec"))
     sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [
         spec.get("source")]
@@ -111,24 +112,25 @@ def _source_paths(root: Path, application: dict[str, Any]) -> set[Path]:
     for source in (s for s in sources or [] if isinstance(s, dict)):
         if "path" not in source:
             continue
-        base = _inside(root, root / str(source["path"] or "."))
+        base = inside(inside.root / str(source["path"] or "."))
         paths.add(base)
         helm = _mapping(source.get("helm"))
         named = [str(v) for v in helm.get("valueFiles") or []]
         named += [str(_mapping(p).get("path", "")) for p in helm.get("fileParameters") or []]
-        paths.update(_value_path(root, base, raw) for raw in named if not _URL.match(raw))
+        paths.update(_value_path(inside, base, raw) for raw in named if not _URL.match(raw))
     return paths
 
 
-def _value_path(root: Path, chart: Path, raw: str) -> Path:
+def _value_path(inside: _Inside, chart: Path, raw: str) -> Path:
     # As build.py: `$ref/x` is from a same-repo ref (the repo root; any other ref fails
     # the build on both sides alike), `/x` from the root, anything else from the chart.
+    root = inside.root
     if raw.startswith("$"):
-        return _inside(root, root / raw.partition("/")[2])
-    return _inside(root, root / raw.lstrip("/") if raw.startswith("/") else chart / raw)
+        return inside(root / raw.partition("/")[2])
+    return inside(root / raw.lstrip("/") if raw.startswith("/") else chart / raw)
 
 
-def _references(root: Path, path: Path) -> Iterator[Path]:
+def _references(inside: _Inside, path: Path) -> Iterator[Path]:
     """Existing paths that kustomizations and Chart.yaml files under `path` name."""
     if not path.is_dir():
         return
@@ -144,7 +146,7 @@ def _references(root: Path, path: Path) -> Iterator[Path]:
             else:
                 continue
             for word in words:
-                if found := _existing(root, here, word):
+                if found := _existing(inside, here, word):
                     yield found
 
 
@@ -176,14 +178,14 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _existing(root: Path, base: Path, word: str) -> Path | None:
+def _existing(inside: _Inside, base: Path, word: str) -> Path | None:
     if "\n" in word or "\0" in word or len(word) > 1024 or _URL.match(word):
         return None
     for candidate in (word, word.partition("=")[2]):
         try:
             path = base / candidate if candidate else None
             if path is not None and path.exists():
-                return _inside(root, path)
+                return inside(path)
         except OSError:
             continue
     return None
@@ -214,11 +216,29 @@ def _chart_dependencies(chart: Any) -> Iterator[str]:
             yield repository.removeprefix("file://")
 
 
-def _inside(root: Path, path: Path) -> Path:
-    resolved = path.resolve()
-    if not resolved.is_relative_to(root):
-        raise _Unknown(path)
-    return resolved
+class _Inside:
+    """A path resolved (symlinks followed), refused (`_Unknown`) if it leaves `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._directories: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> Path:
+        resolved = self._resolve(path)
+        if not resolved.is_relative_to(self.root):
+            raise _Unknown(path)
+        return resolved
+
+    def _resolve(self, path: Path) -> Path:
+        # `Path.resolve` costs an lstat per component, and every customer's files sit in
+        # the same few directories: each directory is resolved once, then one lstat.
+        if not path.is_absolute() or ".." in path.parts:
+            return path.resolve()
+        parent = self._directories.get(path.parent)
+        if parent is None:
+            parent = self._directories[path.parent] = path.parent.resolve()
+        candidate = parent / path.name
+        return candidate.resolve() if candidate.is_symlink() else candidate
 
 
 def _content_digest(path: Path) -> str:

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +40,10 @@ import yaml
 
 from gitops_gen.appinputs import KUSTOMIZATION_NAMES, InputDigests
 from gitops_gen.buildcache import BuildCache, build_key
+from gitops_gen.goyaml import DOC_SEPARATOR, objects_of_document
 from gitops_gen.goyaml import GoYamlLoader as GoYamlLoader  # its first home was here
-from gitops_gen.goyaml import objects_of_document
-from gitops_gen.helm_inprocess import InProcessHelm, SetParameter
+from gitops_gen.goyaml import source_of as template_of
+from gitops_gen.helm_inprocess import InProcessHelm, RenderRequest, SetParameter, render_objects
 from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.procs import ToolFailed, run
@@ -118,6 +121,8 @@ class BuildOptions:
     batch_kustomize: bool = True  # kustomize_batch.py
     in_process_helm: bool = True  # helm_inprocess.py
     progress: Callable[[int, int], None] | None = None  # (done, total), after each app
+    # builds from which the in-process helm renders in worker processes (~0.3 s to start)
+    worker_processes_from: int = 100
     stats: BuildStats = field(default_factory=BuildStats)
 
 
@@ -149,11 +154,14 @@ def build_all(
     options.stats.applications, options.stats.cached = len(builds), len(builds) - len(todo)
     batchable = _batchable_overlays(repo_root, [builds[i] for i in todo], digests, toolchain,
                                     kube_version) if options.batch_kustomize else []
-    # Threads suffice: the work is in helm/kustomize subprocesses and the in-process helm,
-    # which run outside the GIL. The kustomize batch runs beside the helm renders.
-    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
+    # Threads wait on helm/kustomize subprocesses and on the in-process helm's worker
+    # processes (rendering and parsing need a core each: one GIL is not enough). The
+    # kustomize batch runs beside the helm renders.
+    with (ThreadPoolExecutor(max_workers=1) as side,
+          _helm_workers(helm, jobs, len(todo) >= options.worker_processes_from) as helm_pool,
+          ThreadPoolExecutor(max_workers=jobs) as pool):
         batch = side.submit(build_overlays, batchable, toolchain.kustomize_cmd, jobs)
-        engines = _Engines(_Batch(set(batchable), batch), helm)
+        engines = _Engines(_Batch(set(batchable), batch), helm, helm_pool)
         built = pool.map(lambda i: build_customer(repo_root, builds[i][0], builds[i][1].obj,
                                                   toolchain, kube_version, builds[i][1].source,
                                                   engines), todo)
@@ -172,6 +180,14 @@ def build_all(
         merged[name].manifests.extend(result.manifests if result else [])
         merged[name].findings.extend(result.findings if result else [])
     return merged
+
+
+def _helm_workers(helm: InProcessHelm | None, jobs: int,
+                  worth_it: bool) -> AbstractContextManager[Executor | None]:
+    if helm is None or jobs < 2 or not worth_it:
+        return nullcontext()
+    # spawn, not fork: a forked copy of a process running the Go runtime is not usable
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _cache_keys(builds: list[tuple[str, Manifest]], digests: InputDigests, toolchain: Toolchain,
@@ -210,6 +226,7 @@ class _Engines:
 
     overlays: _Batch = field(default_factory=lambda: _Batch(set()))
     helm: InProcessHelm | None = None
+    helm_pool: Executor | None = None  # worker processes for the in-process helm
 
 
 def _batchable_overlays(repo_root: Path, builds: list[tuple[str, Manifest]],
@@ -462,10 +479,11 @@ def _kustomization_file(app_dir: Path) -> Path | None:
 def _helm(app: _App, source: dict[str, Any], chart_dir: Path) -> list[Manifest]:
     opts = _mapping(source.get("helm"))
     in_process = app.engines.helm
-    manifests = _helm_in_process(app, in_process, opts, chart_dir) if in_process else None
+    if in_process is None or in_process.trusted(chart_dir) is False:
+        return _helm_binary(app, opts, chart_dir)
+    manifests = _helm_in_process(app, in_process, opts, chart_dir)
     if manifests is None:
         return _helm_binary(app, opts, chart_dir)
-    assert in_process is not None
     with in_process.checked(chart_dir):
         if in_process.trusted(chart_dir) is None:
             # The first render of each chart in a run is compared with the binary's.
@@ -492,24 +510,38 @@ _IN_PROCESS_OPTIONS = frozenset(
 def _helm_in_process(app: _App, helm: InProcessHelm, opts: dict[str, Any],
                      chart_dir: Path) -> list[Manifest] | None:
     """The manifests the SDK renders, or None where the binary must run."""
+    request = _render_request(app, opts, chart_dir)
+    if request is None:
+        return None
+    chart_rel = app.rel(chart_dir)
+    pool = app.engines.helm_pool
+    if pool is not None and helm.trusted(chart_dir):
+        rendered = pool.submit(render_objects, request).result()
+        return None if rendered is None else [
+            Manifest(app.customer, obj, _chart_file(chart_rel, template) or chart_rel)
+            for template, obj in rendered]
+    text = helm.render(*request)
+    if text is None:
+        return None
+    try:
+        return _manifests(app, text, lambda src: _chart_file(chart_rel, src) or chart_rel)
+    except _Problems:
+        return None  # the binary's message names the problem its way
+
+
+def _render_request(app: _App, opts: dict[str, Any], chart_dir: Path) -> RenderRequest | None:
+    """What the in-process helm renders for this source; None: options it cannot do."""
     if any(v for k, v in opts.items() if k not in _IN_PROCESS_OPTIONS):
         return None
     try:
-        value_files = list(_value_files(app, opts, chart_dir))
+        value_files = tuple(_value_files(app, opts, chart_dir))
     except _Problem:
         return None  # the binary reports it
     plain, forced = _parameters(opts)
     parameters = [SetParameter(name, value, string=False) for name, value in plain.items()]
     parameters += [SetParameter(name, value, string=True) for name, value in forced.items()]
-    text = helm.render(chart_dir, str(opts.get("releaseName") or app.name),
-                       str(opts.get("namespace") or app.namespace), value_files, parameters)
-    if text is None:
-        return None
-    chart_rel = app.rel(chart_dir)
-    try:
-        return _manifests(app, text, lambda src: _chart_file(chart_rel, src) or chart_rel)
-    except _Problems:
-        return None  # the binary's message names the problem its way
+    return (chart_dir, str(opts.get("releaseName") or app.name),
+            str(opts.get("namespace") or app.namespace), value_files, tuple(parameters))
 
 
 def _canonical(manifests: list[Manifest]) -> list[str]:
@@ -749,8 +781,6 @@ def _kustomize_problem(app: _App, overlay: Path, kfile: str, stderr: str) -> _Pr
 
 # Maps helm's `# Source:` path of a document (None if it has none) to a repo file.
 _SourceOf = Callable[[str | None], str]
-_DOC_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
-_SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)
 
 
 def _manifests(app: _App, text: str, source_of: _SourceOf) -> list[Manifest]:
@@ -761,9 +791,8 @@ def _manifests(app: _App, text: str, source_of: _SourceOf) -> list[Manifest]:
     """
     manifests: list[Manifest] = []
     problems: list[_Problem] = []
-    for chunk in _DOC_SEPARATOR.split(text):
-        comment = _SOURCE_COMMENT.search(chunk)
-        source = source_of(comment.group(1) if comment else None)
+    for chunk in DOC_SEPARATOR.split(text):
+        source = source_of(template_of(chunk))
         try:
             manifests += [Manifest(app.customer, obj, source) for obj in objects_of_document(chunk)]
         except (yaml.YAMLError, ValueError) as exc:

@@ -11,33 +11,26 @@ it), the Kubernetes version and `appinputs`' digest of the Application and every
 its build reads. An Application whose inputs cannot be told for sure has no key and is
 always built.
 
-An entry is a file of two lines: a header `{"format", "key", "sha256"}` and the payload,
-whose sha256 the header holds. A read that finds another key or format, a checksum that
-does not match, or a payload of the wrong shape treats the entry as absent (and the
-build that follows overwrites it): the cache is never trusted further than a cold build
-would be. Entries are written atomically (a temporary file renamed into place), so
-concurrent runs never see half an entry; each customer's directory keeps its newest
-`KEEP_PER_CUSTOMER` entries.
+Entries are `cachestore` entries (key and checksum checked on every read), one directory
+per customer keeping its newest `KEEP_PER_CUSTOMER`. A payload of the wrong shape is
+treated as absent too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gitops_gen.cachestore import EntryStore
 from gitops_gen.model import BuildResult, Finding, Manifest
 
 # Bump whenever what a build produces for the same inputs changes (build.py, goyaml.py,
 # the kustomize batch, the in-process helm), or how an entry is stored.
 FORMAT = 1
 KEEP_PER_CUSTOMER = 8
-_SAFE_DIR = re.compile(r"[a-z0-9][-a-z0-9]{0,62}")
 
 
 def build_key(customer: str, file: str, inputs: str, versions: Mapping[str, str],
@@ -52,49 +45,21 @@ class BuildCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._store = EntryStore(directory, FORMAT, KEEP_PER_CUSTOMER)
 
     def get(self, customer: str, key: str) -> BuildResult | None:
         """The build stored under `key`, or None if there is none that checks out."""
-        try:
-            header_line, _, payload = self._path(customer, key).read_bytes().partition(b"\n")
-            header = json.loads(header_line)
-        except (OSError, ValueError):
-            return None
-        if not isinstance(header, dict) or header != {
-            "format": FORMAT, "key": key, "sha256": hashlib.sha256(payload).hexdigest(),
-        }:
+        payload = self._store.get(customer, key)
+        if payload is None:
             return None
         try:
-            return _result(customer, json.loads(payload))
+            return _result(customer, payload)
         except (ValueError, TypeError, KeyError):
             return None
 
     def put(self, customer: str, key: str, result: BuildResult) -> None:
-        """Store `result` under `key`. A cache that cannot be written is no cache: the
-        error is swallowed, and the next run builds again."""
-        payload = json.dumps(_payload(result), separators=(",", ":")).encode()
-        header = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(payload).hexdigest()}
-        path = self._path(customer, key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps(header).encode() + b"\n" + payload)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            _keep_newest(path.parent, KEEP_PER_CUSTOMER)
-        except OSError:
-            return
-
-    def _path(self, customer: str, key: str) -> Path:
-        # One directory per customer bounds the cache: a fleet-wide bump adds one entry
-        # per customer, and old ones go (see _keep_newest).
-        name = customer if _SAFE_DIR.fullmatch(customer) else (
-            "_" + hashlib.sha256(customer.encode()).hexdigest()[:32])
-        return self.directory / name / f"{key}.json"
+        """Store `result` under `key` (never failing: see `EntryStore.put`)."""
+        self._store.put(customer, key, _payload(result))
 
 
 def _payload(result: BuildResult) -> dict[str, Any]:
@@ -117,12 +82,3 @@ def _result(customer: str, payload: Any) -> BuildResult:
             raise ValueError("not a finding")
         result.findings.append(Finding(file, line, customer, rule, message))
     return result
-
-
-def _keep_newest(directory: Path, keep: int) -> None:
-    entries = [e for e in os.scandir(directory) if e.name.endswith(".json")]
-    if len(entries) <= keep:
-        return
-    entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
-    for stale in entries[keep:]:
-        Path(stale.path).unlink(missing_ok=True)

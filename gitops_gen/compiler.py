@@ -9,7 +9,9 @@ from gitops_gen.errors import InputError
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import Platform
 from gitops_gen.render import Renderer, files_by_path
+from gitops_gen.rendercache import render_cache
 from gitops_gen.spec import CustomerSpec, check_unique, load_all
+from gitops_gen.speccache import spec_cache
 from gitops_gen.tree import TreeChange, plan_changes
 
 
@@ -24,20 +26,26 @@ def plan_compile(
     platform: Platform,
     specs: Sequence[CustomerSpec] | None = None,
     only: Sequence[str] | None = None,
+    cache: bool = True,
 ) -> CompilePlan:
     """The files for `specs` (default: every spec) and the change that brings the tree there.
 
     With `only`, just those customers are rendered and only their orphans deleted
-    (platform-wide files are always rendered: they are cheap and shared).
+    (platform-wide files are always rendered: they are cheap and shared). With `cache`,
+    specs and customers whose inputs are unchanged since an earlier run are not checked
+    and rendered again (speccache.py, rendercache.py).
     """
-    all_specs = list(specs) if specs is not None else load_all(platform)
+    spec_memo = spec_cache(platform) if cache else None
+    all_specs = list(specs) if specs is not None else load_all(platform, cache=spec_memo)
     problems = check_unique(all_specs)
     if problems:
         raise InputError("\n".join(problems))
     chosen = [s for s in all_specs if only is None or s.name in only]
-    renderer = Renderer(platform)
+    renderer = Renderer(platform, render_cache(platform) if cache else None)
     # platform-wide files may list every customer (DNS records): render them for all
     wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs))
+    if renderer.cache is not None:
+        renderer.cache.flush()
     owners: set[str | None] | None = None if only is None else {None, *only}
     change = plan_changes(platform, wanted, owners)
     return CompilePlan(all_specs, wanted, change)

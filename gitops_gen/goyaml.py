@@ -11,6 +11,16 @@ from typing import Any
 
 import yaml
 
+# A multi-document stream as helm and kustomize print it; `# Source:` names a template.
+DOC_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)
+
+
+def source_of(chunk: str) -> str | None:
+    """The template a document of `helm template`'s output names, if any."""
+    comment = SOURCE_COMMENT.search(chunk)
+    return comment.group(1) if comment else None
+
 
 def objects_of_document(chunk: str) -> list[dict[str, Any]]:
     """The objects one YAML document stands for (a List stands for its items), as in

@@ -33,6 +33,9 @@ from gitops_gen.procs import ToolFailed, run
 
 ORIGIN = "config.kubernetes.io/origin"
 SOLO = 2  # a failing batch this small is not split further: its overlays build alone
+# kustomize's cost per overlay grows with the batch (1.25 ms each at 250-500 overlays,
+# 1.35 at 1,000, 2.3 at 4,000: it checks each new resource against all before it)
+BATCH_MAX = 400
 Objects = list[dict[str, Any]]
 
 
@@ -43,10 +46,10 @@ def build_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str],
     unique = sorted(set(overlays))
     if len(unique) < 2:
         return {}
-    count = max(1, min(jobs, len(unique) // SOLO))  # one kustomize process per core
+    count = max(-(-len(unique) // BATCH_MAX), min(jobs, len(unique) // SOLO), 1)
     chunks = [unique[i::count] for i in range(count)]
     built: dict[Path, Objects] = {}
-    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # one process per core
         for result in pool.map(lambda chunk: _build_or_split(chunk, kustomize_cmd), chunks):
             built.update(result)
     return built
@@ -84,11 +87,10 @@ def _build_batch(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[Pat
 def _attribute(root: Path, overlays: list[Path], out: str) -> dict[Path, Objects]:
     """Each object of the batch output under the overlay its origin file lies in."""
     built: dict[Path, Objects] = {overlay: [] for overlay in overlays}
-    prefixes = [(f"{overlay}{os.sep}", overlay) for overlay in overlays]
     for doc in yaml.load_all(out, Loader=GoYamlLoader):
         for obj in objects_of_value(doc):
-            origin_file = _pop_origin(root, obj)
-            owner = next((o for prefix, o in prefixes if origin_file.startswith(prefix)), None)
+            origin_file = Path(_pop_origin(root, obj))
+            owner = next((d for d in origin_file.parents if d in built), None)
             if owner is None:
                 raise ValueError(f"cannot tell which overlay {origin_file} belongs to")
             built[owner].append(obj)

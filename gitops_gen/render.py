@@ -34,6 +34,7 @@ from gitops_gen.platform import (
     OutputRule,
     Platform,
 )
+from gitops_gen.rendercache import RenderCache
 from gitops_gen.spec import CustomerSpec
 from gitops_gen.yamlemit import dump_documents, json_text
 
@@ -52,6 +53,7 @@ def _finalize(value: Any) -> str:
 @dataclass
 class Renderer:
     platform: Platform
+    cache: RenderCache | None = None  # rendercache.py: customers rendered before
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -64,6 +66,14 @@ class Renderer:
         )
 
     def render_customer(self, spec: CustomerSpec) -> list[RenderedFile]:
+        if self.cache is not None and (cached := self.cache.get(spec)) is not None:
+            return cached
+        files = self._render_customer(spec)
+        if self.cache is not None:
+            self.cache.put(spec, files)
+        return files
+
+    def _render_customer(self, spec: CustomerSpec) -> list[RenderedFile]:
         context = customer_context(self.platform, spec)
         header = f"{GENERATED_MARK} from {spec.path}; edit the spec, then run `gitops-gen compile`"
         overrides = spec.data

@@ -16,7 +16,15 @@ from typing import Any
 from gitops_gen.errors import InputError
 from gitops_gen.platform import CUSTOMER_SCHEMA, SPEC_DIR, Platform
 from gitops_gen.schemacheck import schema_errors
-from gitops_gen.yamlio import LoadedYaml, PathPart, load_mapping, parse_mapping, to_plain
+from gitops_gen.speccache import SpecCache
+from gitops_gen.yamlio import (
+    LoadedYaml,
+    PathPart,
+    load_mapping,
+    parse_mapping,
+    read_text,
+    to_plain,
+)
 
 NAME_MAX = 40
 _LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
@@ -65,7 +73,7 @@ def check_name(name: str) -> None:
         )
 
 
-def load_spec(platform: Platform, name: str) -> CustomerSpec:
+def load_spec(platform: Platform, name: str, cache: SpecCache | None = None) -> CustomerSpec:
     check_name(name)
     rel = platform.spec_path(name)
     path = platform.path(rel)
@@ -75,7 +83,15 @@ def load_spec(platform: Platform, name: str) -> CustomerSpec:
         known = ", ".join(platform.customer_names()) or "none yet"
         raise InputError(f"unknown customer {name!r}: no {rel} (customers: {known})")
     _refuse_escape(platform.root, path, rel)
-    return validate_spec(platform, load_mapping(path, rel), name)
+    if cache is None:
+        return validate_spec(platform, load_mapping(path, rel), name)
+    text = read_text(path, rel)
+    raw = text.encode("utf-8")
+    if (data := cache.get(name, raw)) is not None:
+        return _derived(platform, name, rel, data)  # these bytes passed before
+    spec = validate_spec(platform, parse_mapping(text, rel), name)
+    cache.put(name, raw, spec.data)
+    return spec
 
 
 def parse_spec(platform: Platform, name: str, text: str) -> CustomerSpec:
@@ -83,16 +99,20 @@ def parse_spec(platform: Platform, name: str, text: str) -> CustomerSpec:
     return validate_spec(platform, parse_mapping(text, platform.spec_path(name)), name)
 
 
-def load_all(platform: Platform, names: Sequence[str] | None = None) -> list[CustomerSpec]:
-    """Load every spec (or those named); all problems reported together, then uniqueness."""
+def load_all(platform: Platform, names: Sequence[str] | None = None,
+             cache: SpecCache | None = None) -> list[CustomerSpec]:
+    """Load every spec (or those named); all problems reported together, then uniqueness.
+    With `cache`, specs whose bytes passed before are not checked again (speccache.py)."""
     specs: list[CustomerSpec] = []
     errors = _misnamed_files(platform) if names is None else []
     for name in names if names is not None else platform.customer_names():
         try:
-            specs.append(load_spec(platform, name))
+            specs.append(load_spec(platform, name, cache))
         except InputError as exc:
             where = platform.spec_path(name)
             errors.append(str(exc) if where in str(exc) else f"{where}: {exc}")
+    if cache is not None:
+        cache.flush()
     if errors:
         raise InputError("\n".join(errors))
     return specs
@@ -117,11 +137,16 @@ def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> Customer
         errors.extend(_semantic_errors(platform, loaded, data, name))
     if errors:
         raise InputError("\n".join(errors))
+    return _derived(platform, name, loaded.display, data)
+
+
+def _derived(platform: Platform, name: str, display: str, data: dict[str, Any]) -> CustomerSpec:
+    """A valid spec's data with what the platform derives from it."""
     tier_name = str(data.get("tier") or platform.default_tier or "")
     subdomain = str(data.get("subdomain") or name)
     return CustomerSpec(
         name=name,
-        path=loaded.display,
+        path=display,
         data=data,
         namespace=platform.namespace_for(name),
         host=_host_override(data) or f"{subdomain}.{platform.domain}",

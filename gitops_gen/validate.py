@@ -24,6 +24,7 @@ from gitops_gen.policy import run_policy
 from gitops_gen.removals import removal_findings
 from gitops_gen.reporters import ordered
 from gitops_gen.spec import load_all
+from gitops_gen.speccache import spec_cache
 from gitops_gen.toolchain import cache_root, find_toolchain
 from gitops_gen.transaction import Validate
 from gitops_gen.tree import drift_findings
@@ -58,9 +59,9 @@ def validate_tree(
     options = options or ValidateOptions()
     report = Report(checks=["spec", "drift", "build"])
     with _stage(report, "specs"):
-        specs = load_all(platform)
+        specs = load_all(platform, cache=spec_cache(platform) if options.cache else None)
     with _stage(report, "drift"):
-        plan = plan_compile(platform, specs, only=customers)
+        plan = plan_compile(platform, specs, only=customers, cache=options.cache)
     names = list(customers) if customers is not None else [s.name for s in plan.specs]
     report.customers = names
     with _stage(report, "drift"):

@@ -157,3 +157,51 @@ def test_each_customer_keeps_only_its_newest_entries(tmp_path: Path) -> None:
     for n in range(12):
         store.put("acme", build_key("acme", "f", str(n), {}, "1.37"), BuildResult("acme"))
     assert len(list((tmp_path / "acme").glob("*.json"))) == 8
+
+
+# --- the spec and render caches (gitops_gen/speccache.py, rendercache.py) --------------
+
+
+def test_specs_and_renders_are_reused_and_damaged_entries_ignored(fleet: Path, cache: Path) -> None:
+    cold, _ = validate(fleet)
+    [specs] = (cache.parent / "specs").glob("*.json")  # one pack per platform context
+    [renders] = (cache.parent / "renders").glob("*.json")
+    assert b"acme" in specs.read_bytes() and b"globex" in renders.read_bytes()
+    for pack in (specs, renders):
+        header, _, payload = pack.read_bytes().partition(b"\n")
+        pack.write_bytes(header + b"\n" + payload.replace(b"acme", b"acne"))
+    again, _ = validate(fleet)
+    assert (again.code, again.out) == (cold.code, cold.out)
+    assert b"acne" not in specs.read_bytes() + renders.read_bytes()  # rewritten whole
+
+
+def test_a_template_edited_after_a_warm_run_is_drift(fleet: Path) -> None:
+    validate(fleet)
+    template = fleet / "templates" / "namespace.yaml.j2"
+    template.write_text(template.read_text().replace("labels:", "labels:\n    edited: \"yes\"", 1))
+    result, _ = validate(fleet)
+    assert result.code == 1
+    drift = {(f, c) for f, c, rule in findings(result) if rule == "drift"}
+    assert drift == {("gitops/apps/customer-acme/namespace.yaml", "acme"),
+                     ("gitops/apps/customer-globex/namespace.yaml", "globex")}
+
+
+def test_a_spec_edited_after_a_warm_run_is_checked_again(fleet: Path) -> None:
+    validate(fleet)
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\nenv: {DB_PASSWORD: hunter2}\n")
+    result = cli("validate", cwd=fleet)
+    assert result.code == 2
+    assert "customers/acme.yaml" in result.err and "plaintext secret" in result.err
+
+
+def test_a_schema_change_checks_every_spec_again(fleet: Path) -> None:
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\ntier: large\n")
+    assert cli("compile", cwd=fleet).code == 0
+    validate(fleet)
+    schema_path = fleet / "schemas" / "customer.schema.json"
+    schema = json.loads(schema_path.read_text())
+    schema["properties"]["tier"]["not"] = {"const": "large"}
+    schema_path.write_text(json.dumps(schema))
+    result = cli("validate", cwd=fleet)
+    assert result.code == 2
+    assert "customers/acme.yaml" in result.err and "tier" in result.err

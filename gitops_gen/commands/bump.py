@@ -20,6 +20,7 @@ from gitops_gen.gitrepo import GitOps, PushRejected, Upstream, require_repo
 from gitops_gen.imagetag import check_tag
 from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_from_text
 from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
+from gitops_gen.speccache import spec_cache
 from gitops_gen.specedit import set_scalar
 from gitops_gen.transaction import Outcome, commit_change
 from gitops_gen.tree import TreeChange
@@ -77,7 +78,7 @@ def run(
 
 
 def plan_bump(platform: Platform, tag: str, named: Sequence[str]) -> Bump:
-    specs = load_all(platform)
+    specs = load_all(platform, cache=spec_cache(platform))
     bump = Bump(tag, {}, [], [])
     if named:
         by_name = {s.name: s for s in specs}
@@ -133,7 +134,7 @@ def compile_with(platform: Platform, texts: dict[str, str]) -> tuple[TreeChange,
     generated file that changes because of them — and the customers it touches."""
     config = texts.get(CONFIG_FILE)
     target = platform_from_text(platform.root, config) if config else platform
-    specs = load_all(target)
+    specs = load_all(target, cache=spec_cache(target))
     edited = {s.name: s for s in specs}
     for rel, text in texts.items():
         if rel != CONFIG_FILE:
