@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import copy
 import json
-import multiprocessing
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +41,7 @@ from gitops_gen.buildcache import BuildCache, build_key
 from gitops_gen.goyaml import DOC_SEPARATOR, objects_of_document
 from gitops_gen.goyaml import GoYamlLoader as GoYamlLoader  # its first home was here
 from gitops_gen.goyaml import source_of as template_of
-from gitops_gen.helm_inprocess import InProcessHelm, RenderRequest, SetParameter, render_objects
+from gitops_gen.helm_inprocess import InProcessHelm, RenderRequest, SetParameter
 from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.procs import ToolFailed, run
@@ -121,8 +119,6 @@ class BuildOptions:
     batch_kustomize: bool = True  # kustomize_batch.py
     in_process_helm: bool = True  # helm_inprocess.py
     progress: Callable[[int, int], None] | None = None  # (done, total), after each app
-    # builds from which the in-process helm renders in worker processes (~0.3 s to start)
-    worker_processes_from: int = 100
     stats: BuildStats = field(default_factory=BuildStats)
 
 
@@ -154,14 +150,13 @@ def build_all(
     options.stats.applications, options.stats.cached = len(builds), len(builds) - len(todo)
     batchable = _batchable_overlays(repo_root, [builds[i] for i in todo], digests, toolchain,
                                     kube_version) if options.batch_kustomize else []
-    # Threads wait on helm/kustomize subprocesses and on the in-process helm's worker
-    # processes (rendering and parsing need a core each: one GIL is not enough). The
-    # kustomize batch runs beside the helm renders.
-    with (ThreadPoolExecutor(max_workers=1) as side,
-          _helm_workers(helm, jobs, len(todo) >= options.worker_processes_from) as helm_pool,
-          ThreadPoolExecutor(max_workers=jobs) as pool):
+    # Threads suffice: the work is in helm/kustomize subprocesses and in the in-process
+    # helm, which renders outside the GIL. (Worker processes for the in-process helm were
+    # measured: 6.9 s against 5.2 s for 1,000 customers, spawning and pickling included.)
+    # The kustomize batch runs beside the helm renders.
+    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
         batch = side.submit(build_overlays, batchable, toolchain.kustomize_cmd, jobs)
-        engines = _Engines(_Batch(set(batchable), batch), helm, helm_pool)
+        engines = _Engines(_Batch(set(batchable), batch), helm)
         built = pool.map(lambda i: build_customer(repo_root, builds[i][0], builds[i][1].obj,
                                                   toolchain, kube_version, builds[i][1].source,
                                                   engines), todo)
@@ -180,14 +175,6 @@ def build_all(
         merged[name].manifests.extend(result.manifests if result else [])
         merged[name].findings.extend(result.findings if result else [])
     return merged
-
-
-def _helm_workers(helm: InProcessHelm | None, jobs: int,
-                  worth_it: bool) -> AbstractContextManager[Executor | None]:
-    if helm is None or jobs < 2 or not worth_it:
-        return nullcontext()
-    # spawn, not fork: a forked copy of a process running the Go runtime is not usable
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _cache_keys(builds: list[tuple[str, Manifest]], digests: InputDigests, toolchain: Toolchain,
@@ -226,7 +213,6 @@ class _Engines:
 
     overlays: _Batch = field(default_factory=lambda: _Batch(set()))
     helm: InProcessHelm | None = None
-    helm_pool: Executor | None = None  # worker processes for the in-process helm
 
 
 def _batchable_overlays(repo_root: Path, builds: list[tuple[str, Manifest]],
@@ -514,12 +500,6 @@ def _helm_in_process(app: _App, helm: InProcessHelm, opts: dict[str, Any],
     if request is None:
         return None
     chart_rel = app.rel(chart_dir)
-    pool = app.engines.helm_pool
-    if pool is not None and helm.trusted(chart_dir):
-        rendered = pool.submit(render_objects, request).result()
-        return None if rendered is None else [
-            Manifest(app.customer, obj, _chart_file(chart_rel, template) or chart_rel)
-            for template, obj in rendered]
     text = helm.render(*request)
     if text is None:
         return None

@@ -21,7 +21,6 @@ binary's, object for object, and uses the SDK for that chart only if they are eq
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -29,10 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-
-import yaml
-
-from gitops_gen.goyaml import DOC_SEPARATOR, objects_of_document, source_of
 
 # Helm's releaseutil.SplitManifests separator: a `---` line, and what whitespace follows.
 _HELM_DOC_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
@@ -47,6 +42,10 @@ class SetParameter:
     name: str
     value: str
     string: bool
+
+
+# (chart directory, release name, namespace, value files, parameters): one render
+RenderRequest = tuple[Path, str, str, tuple[Path, ...], tuple[SetParameter, ...]]
 
 
 class InProcessHelm:
@@ -197,35 +196,3 @@ def _numbers(value: Any) -> Iterator[bool]:
             yield from _numbers(item)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         yield True
-
-
-# -- in worker processes -------------------------------------------------------------------
-#
-# Rendering and parsing a chart's output is Python- and Go-bound work under one GIL; for a
-# large build, worker processes (spawned: the Go runtime does not survive a fork) take
-# charts that build.py has already found to render the same as the binary.
-
-RenderRequest = tuple[Path, str, str, tuple[Path, ...], tuple[SetParameter, ...]]
-Rendered = list[tuple[str | None, dict[str, Any]]]  # (template, object) in stream order
-
-
-def render_objects(request: RenderRequest) -> Rendered | None:
-    """In a worker: the objects `helm template` would print for `request`, each with the
-    template it came from; None where the caller must use the binary."""
-    helm = _worker_helm()
-    text = helm.render(*request) if helm else None
-    if text is None:
-        return None
-    rendered: Rendered = []
-    for chunk in DOC_SEPARATOR.split(text):
-        try:
-            rendered += [(source_of(chunk), obj) for obj in objects_of_document(chunk)]
-        except (yaml.YAMLError, ValueError):
-            return None
-    return rendered
-
-
-@functools.cache
-def _worker_helm() -> InProcessHelm | None:
-    # One per worker process, for all the requests it serves.
-    return InProcessHelm.load()

@@ -71,9 +71,7 @@ def test_fast_paths_equal_the_reference_on_real_platforms(root: Path) -> None:
     tools = find_toolchain({})
     reference = build_all(root, apps, tools, KUBE, 2, REFERENCE)
     stats = BuildStats()
-    # worker processes from the first build: they render here what a big fleet's would
-    fast = build_all(root, apps, tools, KUBE, 2, BuildOptions(stats=stats,
-                                                              worker_processes_from=1))
+    fast = build_all(root, apps, tools, KUBE, 2, BuildOptions(stats=stats))
     assert canonical(fast) == canonical(reference)
     assert stats.built == stats.applications == sum(len(a) for a in apps.values())
     if len(apps) > 1:

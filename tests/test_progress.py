@@ -1,0 +1,40 @@
+"""The progress bar: drawn on a terminal only, after a delay, and cleared at the end."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from gitops_gen import progress
+from gitops_gen.progress import ProgressBar, progress_bar
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_no_bar_unless_the_stream_is_a_terminal() -> None:
+    assert progress_bar(io.StringIO(), "build") is None
+    assert isinstance(progress_bar(Terminal(), "build"), ProgressBar)
+
+
+def test_a_bar_is_redrawn_in_place_and_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    out = Terminal()
+    bar = ProgressBar(out, "build")
+    for done in range(1, 101):
+        bar(done, 100)
+    text = out.getvalue()
+    assert "\rbuild 50/100 [" + "=" * 15 + " " * 15 + "]" in text
+    assert text.count("\r") == progress.WIDTH + 1  # one draw per cell, then the clearing
+    assert text.endswith("\r\033[K")
+
+
+def test_a_short_run_draws_nothing() -> None:
+    out = Terminal()
+    bar = ProgressBar(out, "build")  # the default delay has not passed
+    for done in range(1, 11):
+        bar(done, 10)
+    assert out.getvalue() == ""
