@@ -11,8 +11,8 @@ runs them:
   with the same contexts and written as files into an empty directory; no YAML
   canonicalisation, no drift check, no build, no validation;
 - cold: `compile` into a tree without generated files and with empty caches (builds,
-  specs, renders), then `validate` (which finds the specs and renders `compile` just
-  cached, and no builds);
+  specs, renders, run memos), then `validate` (which finds the specs and renders
+  `compile` just cached, and no builds);
 - no-op `compile` and no-op `validate` after a full run;
 - one spec changed (and compiled, untimed), then `validate`;
 - `bump-image` of the fleet, commit included;
@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fleet import machine, make_platform  # this script's directory
+from fleet import machine, make_platform, timed  # this script's directory
 
 from gitops_gen.platform import load_platform
 from gitops_gen.render import Renderer, customer_context
@@ -51,18 +51,6 @@ def run_measured(root: Path, *args: str) -> int:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"gitops-gen {' '.join(args)} failed")
     return int(usage.ru_maxrss)
-
-
-def median(action: Callable[[], object], runs: int,
-           reset: Callable[[], object] | None = None) -> float:
-    times = []
-    for _ in range(runs):
-        if reset is not None:
-            reset()
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def render_floor(root: Path, out: Path) -> Callable[[], None]:
@@ -104,11 +92,11 @@ def main() -> int:
 
         floor_dir = Path(tmp) / "floor"
         floor_run = render_floor(root, floor_dir)
-        caches = [Path(tmp) / "cache" / kind for kind in ("builds", "specs", "renders")]
+        caches = [Path(tmp) / "cache" / kind for kind in ("builds", "specs", "renders", "runs")]
         parts: dict[str, list[float]] = {"floor": [], "compile": [], "validate": []}
         peaks: list[int] = []
 
-        def timed(part: str, action: Callable[[], object]) -> None:
+        def record(part: str, action: Callable[[], object]) -> None:
             start = time.perf_counter()
             action()
             parts[part].append(time.perf_counter() - start)
@@ -118,9 +106,9 @@ def main() -> int:
         for _ in range(runs):
             for path in [floor_dir, *(root / rel for rel in GENERATED), *caches]:
                 shutil.rmtree(path, ignore_errors=True)
-            timed("floor", floor_run)
-            timed("compile", lambda: run_measured(root, "compile"))
-            timed("validate", lambda: peaks.append(run_measured(root, "validate")))
+            record("floor", floor_run)
+            record("compile", lambda: run_measured(root, "compile"))
+            record("validate", lambda: peaks.append(run_measured(root, "validate")))
         floor = statistics.median(parts["floor"])
         rows.append(("floor: Jinja2 render + write", floor))
         rows.append(("compile, cold (empty tree, no caches)", statistics.median(parts["compile"])))
@@ -128,9 +116,9 @@ def main() -> int:
         rows.append(("= full compile + validate, cold", statistics.median(
             [c + v for c, v in zip(parts["compile"], parts["validate"], strict=True)])))
         run_measured(root, "validate")  # warm the cache
-        rows.append(("no-op compile", median(lambda: run_measured(root, "compile"), runs)))
+        rows.append(("no-op compile", timed(lambda: run_measured(root, "compile"), runs)))
         rows.append(("no-op validate (warm cache)",
-                     median(lambda: run_measured(root, "validate"), runs)))
+                     timed(lambda: run_measured(root, "validate"), runs)))
         tiers = iter(["large", "small"] * runs)
 
         def change_one() -> None:
@@ -138,12 +126,12 @@ def main() -> int:
             run_measured(root, "compile")
 
         rows.append(("one spec changed, validate",
-                     median(lambda: run_measured(root, "validate"), runs, change_one)))
+                     timed(lambda: run_measured(root, "validate"), runs, change_one)))
         subprocess.run(["git", "checkout", "-q", "--", "customers"], cwd=root, check=True)
         run_measured(root, "compile")
         tags = iter(f"2.0.{i}" for i in range(100))
         rows.append(("bump-image, incl. commit",
-                     median(lambda: run_measured(root, "bump-image", next(tags)), runs)))
+                     timed(lambda: run_measured(root, "bump-image", next(tags)), runs)))
 
     for label, seconds in rows:
         print(f"  {label:<40} {seconds:8.2f} s {seconds / floor:8.1f}x floor")

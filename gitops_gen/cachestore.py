@@ -146,3 +146,32 @@ class PackStore:
             except (OSError, ValueError):
                 pass
         return self._entries
+
+
+def read_entry(path: Path, format_version: int, key: str) -> Any:
+    """The payload of a single-entry file written by `write_entry` under `key`; None if
+    there is none that checks out."""
+    try:
+        header_line, _, payload = path.read_bytes().partition(b"\n")
+        header = json.loads(header_line)
+        if header != {"format": format_version, "key": key,
+                      "sha256": hashlib.sha256(payload).hexdigest()}:
+            return None
+        return json.loads(payload)
+    except (OSError, ValueError):
+        return None
+
+
+def write_entry(path: Path, format_version: int, key: str, payload: Any,
+                keep: int | None = None) -> None:
+    """Store `payload` (JSON) in its own file under `key`, and keep only the newest `keep`
+    entries of its directory; errors are swallowed (no cache)."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    header = {"format": format_version, "key": key, "sha256": hashlib.sha256(body).hexdigest()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, json.dumps(header).encode() + b"\n" + body)
+        if keep is not None:
+            _keep_newest(path.parent, keep)
+    except OSError:
+        pass

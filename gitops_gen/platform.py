@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen.errors import InputError
+from gitops_gen.policy import RULES
 from gitops_gen.schemacheck import schema_errors
 from gitops_gen.yamlio import LoadedYaml, load_mapping, parse_mapping, to_plain
 
@@ -122,13 +124,21 @@ class Platform:
         return f"{SPEC_DIR}/{name}.yaml"
 
     def customer_names(self) -> list[str]:
-        spec_dir = self.root / SPEC_DIR
-        if not spec_dir.is_dir():
+        try:
+            entries = os.listdir(self.root / SPEC_DIR)  # strings: 10,000 Paths cost 0.1 s
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(p.stem for p in spec_dir.glob("*.yaml"))
+        return sorted(name.removesuffix(".yaml") for name in entries if is_spec_file(name))
 
     def path(self, rel: str) -> Path:
         return self.root / rel
+
+
+def is_spec_file(name: str) -> bool:
+    """Whether a file name in customers/ is a spec. Hidden files are not: editors leave
+    them beside the spec being edited (emacs's `.#acme.yaml` lock, often a dangling
+    symlink), and no customer name can start with "." (names are DNS-1123 labels)."""
+    return name.endswith(".yaml") and not name.startswith(".")
 
 
 def find_root(start: Path) -> Path:
@@ -158,6 +168,7 @@ def platform_from_yaml(root: Path, loaded: LoadedYaml) -> Platform:
     errors = schema_errors(loaded, config, platform_schema())
     if not errors:
         errors.extend(_tier_errors(loaded, config))
+        errors.extend(_policy_errors(loaded, config))
     if errors:
         raise InputError("\n".join(errors))
     return Platform(root, config)
@@ -175,6 +186,20 @@ def _tier_errors(loaded: LoadedYaml, config: dict[str, Any]) -> list[str]:
         line = loaded.line_of(["defaults", "tier"])
         return [f"{CONFIG_FILE}:{line}: defaults.tier: no tier of that name in tiers"]
     return []
+
+
+def _policy_errors(loaded: LoadedYaml, config: dict[str, Any]) -> list[str]:
+    """A `policy:` id that is no rule: refused with the config, before any command does
+    work (validate would otherwise build the whole fleet first), and never ignored, or a
+    typo would leave the rule meant to be switched off on, or one meant on off."""
+    known = ", ".join(sorted(RULES))
+    errors = []
+    for rule_id in sorted(set(config.get("policy") or {}) - set(RULES)):
+        line = loaded.line_of(["policy", rule_id])
+        where = f"{CONFIG_FILE}:{line}" if line else CONFIG_FILE
+        errors.append(f"{where}: policy.{rule_id}: unknown policy rule {rule_id!r}; "
+                      f"valid rules: {known}")
+    return errors
 
 
 @cache

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from gitops_gen.gitrepo import open_repo
 from gitops_gen.model import Finding
-from gitops_gen.platform import CONFIG_FILE, SPEC_DIR, Platform
+from gitops_gen.platform import CONFIG_FILE, SPEC_DIR, Platform, is_spec_file
 
 RULE = "mass-removal"
 DEFAULT_LIMIT = 1
@@ -27,8 +27,10 @@ def removal_findings(platform: Platform, base: str = "HEAD") -> list[Finding]:
     if repo is None or not repo.has_commits():
         return []
     sha = repo.commit_of(base)  # an unknown revision is an input error, not "no removals"
+    # The base's customers as `customer_names` counts them, or a committed editor file
+    # would count as a customer removed.
     before = {name.removesuffix(".yaml") for name in repo.files_at(sha, SPEC_DIR)
-              if name.endswith(".yaml")}
+              if is_spec_file(name)}
     removed = sorted(before - set(platform.customer_names()))
     limit = int(platform.validation.get("maxRemovedCustomers", DEFAULT_LIMIT))
     if len(removed) <= limit:

@@ -7,7 +7,9 @@ specs of a repo are checked together so one run reports them all.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +79,17 @@ def load_spec(platform: Platform, name: str, cache: SpecCache | None = None) -> 
     check_name(name)
     rel = platform.spec_path(name)
     path = platform.path(rel)
-    if (path.is_symlink() or path.exists()) and not path.is_file():
-        raise InputError(f"{rel}: not a regular file (a directory, device, or broken symlink)")
-    if not path.is_file():
+    try:
+        linked = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
         known = ", ".join(platform.customer_names()) or "none yet"
-        raise InputError(f"unknown customer {name!r}: no {rel} (customers: {known})")
-    _refuse_escape(platform.root, path, rel)
+        raise InputError(f"unknown customer {name!r}: no {rel} (customers: {known})") from None
+    if not path.is_file():
+        raise InputError(f"{rel}: not a regular file (a directory, device, or broken symlink)")
+    # Only a symlink at or below customers/ can lead out of the repository; resolving
+    # every spec's path (~0.1 ms) would cost a second at 10,000 customers.
+    if linked or os.path.islink(path.parent):
+        _refuse_escape(platform.root, path, rel)
     if cache is None:
         return validate_spec(platform, load_mapping(path, rel), name)
     text = read_text(path, rel)
@@ -127,6 +134,7 @@ def _misnamed_files(platform: Platform) -> list[str]:
         f"{SPEC_DIR}/{p.name}: not read: spec files are named <customer>.yaml (lowercase "
         "`.yaml`); rename it" for p in found
         if p.suffix.lower() in (".yaml", ".yml") and p.suffix != ".yaml"
+        and not p.name.startswith(".")  # an editor's file, like customer_names skips
     ]
 
 

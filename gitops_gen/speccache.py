@@ -2,16 +2,16 @@
 
 Loading a spec costs ~1 ms (a comment-keeping YAML parse, the schema, the secret
 checks): 10 s for 10,000 customers, on every `compile` and `validate`. A spec whose
-bytes have been validated before, against the same customer schema, platform config and
+bytes have been validated before, against the same customer schema, tier names and
 validation code, is valid again: its plain data is read back from
 `<cache_root>/specs/` instead.
 
 The key is a sha256 over `FORMAT`, the gitops-gen version, the source of the modules
-whose rules decide validity, the customer schema, the platform config, the customer's
-name and the spec's bytes. Only specs that passed are stored (a failing one is checked,
-and reported, every time), and only when their data survives JSON unchanged. All the
-specs of one platform context are one `cachestore.PackStore` file (checksum checked on
-read, each entry's key too).
+whose rules decide validity, the customer schema, the platform's tier names (all of its
+config that validity depends on), the customer's name and the spec's bytes. Only specs
+that passed are stored (a failing one is checked, and reported, every time), and only
+when their data survives JSON unchanged. All the specs of one platform context are one
+`cachestore.PackStore` file (checksum checked on read, each entry's key too).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from gitops_gen.cachestore import PackStore
 from gitops_gen.platform import CUSTOMER_SCHEMA, Platform
 from gitops_gen.toolchain import cache_root
 
-FORMAT = 1
+FORMAT = 2  # 2: keyed by the tier names, not the whole platform config
 KEEP_PACKS = 8  # one pack per platform context (config, schema, code)
 # The modules whose rules decide whether a spec is valid: an edit to any of them (in a
 # checkout, without a version bump) must not keep an old verdict.
@@ -46,7 +46,10 @@ class SpecCache:
         (loading then reports why)."""
         try:
             schema = platform.path(CUSTOMER_SCHEMA).read_bytes()
-            config = json.dumps(platform.config, sort_keys=True)
+            # what of the config a spec's validity depends on (spec.py `validate_spec`):
+            # the tier names. Not the whole config: `bump-image` changes its image tag,
+            # and must not have 10,000 unchanged specs checked again (~1 ms each).
+            config = json.dumps(sorted(platform.tiers))
         except (OSError, TypeError, ValueError):
             return None
         context = hashlib.sha256()

@@ -11,7 +11,7 @@ import difflib
 import json
 import os
 import signal
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,27 +75,42 @@ def plan_changes(
         path = platform.path(rel)
         if not path.is_file() or path.read_bytes() != rendered.content:
             change.writes[rel] = rendered.content
-    for rel, owner in generated_files(platform):
+    # Files at the paths of customers whose orphans are not wanted here are theirs:
+    # not read (at 10,000 customers, reading 40,000 headers costs a second).
+    theirs: set[str] = set()
+    if owners is not None:
+        others = [name for name in platform.customer_names() if name not in owners]
+        theirs = {rule.path_for(name) for rule in platform.customer_outputs() for name in others}
+    for rel, owner in generated_files(platform, theirs):
         if rel not in wanted and (owners is None or owner in owners):
             change.deletes.append(rel)
     return change
 
 
-def generated_files(platform: Platform) -> list[tuple[str, str | None]]:
-    """(path, customer or None) of every file in the tree that gitops-gen generated."""
-    found = []
+def generated_files(platform: Platform,
+                    unread: Container[str] = ()) -> list[tuple[str, str | None]]:
+    """(path, customer or None) of every file in the tree that gitops-gen generated, in
+    path order; files at the paths in `unread` are left out without being read."""
+    found: list[tuple[str, str | None]] = []
     for root in platform.generated_roots():
         base = platform.path(root)
         if not base.is_dir():
             continue
-        for path in sorted(base.rglob("*")):
-            # a killed write's temporary file is no generated file: the next write of
-            # its target reuses and renames it
-            regular = path.is_file() and not path.is_symlink()
-            temp = path.name.endswith(TEMP_SUFFIX)
-            source = generated_from(path) if regular and not temp else None
-            if source is not None:
-                found.append((path.relative_to(platform.root).as_posix(), customer_of_path(source)))
+        in_root: list[tuple[str, str | None]] = []
+        for directory, dirs, files in os.walk(base):
+            dirs.sort()
+            prefix = Path(directory).relative_to(platform.root).as_posix() + "/"
+            for name in sorted(files):
+                rel = prefix + name
+                # a killed write's temporary file is no generated file: the next write
+                # of its target reuses and renames it
+                if rel in unread or name.endswith(TEMP_SUFFIX):
+                    continue
+                path = Path(directory, name)
+                source = generated_from(path) if path.is_file() and not path.is_symlink() else None
+                if source is not None:
+                    in_root.append((rel, customer_of_path(source)))
+        found += sorted(in_root, key=lambda item: item[0].split("/"))  # as Paths sort
     return found
 
 

@@ -1,53 +1,21 @@
 """Check everything Argo CD will apply (see "What validate checks" in the design).
 
 specs → drift → build (helm/kustomize, as the Applications say) → Kubernetes and CRD
-schemas → policy. Problems are `Finding`s; only a run that cannot go on raises.
+schemas → policy (pipeline.py), or what the last run found where the tree has not
+changed since (validatememo.py). Problems are `Finding`s; only a run that cannot go on
+raises.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
 
-from gitops_gen.argocd import applications, argocd_objects, helm_kube_version
-from gitops_gen.build import BuildOptions, BuildStats, build_all
-from gitops_gen.buildcache import BuildCache
-from gitops_gen.compiler import plan_compile
-from gitops_gen.datafiles import datafile_findings
-from gitops_gen.k8s_schemas import SchemaStore
-from gitops_gen.model import BuildResult, Finding, Manifest, RenderedFile
-from gitops_gen.platform import SCHEMA_DIR, Platform, load_platform
-from gitops_gen.policy import run_policy
-from gitops_gen.removals import removal_findings
-from gitops_gen.reporters import ordered
-from gitops_gen.spec import load_all
-from gitops_gen.speccache import spec_cache
-from gitops_gen.toolchain import cache_root, find_toolchain
+from gitops_gen.model import Manifest
+from gitops_gen.platform import Platform, load_platform
 from gitops_gen.transaction import Validate
-from gitops_gen.tree import drift_findings
-from gitops_gen.validators import select_backend
-
-
-@dataclass
-class Report:
-    findings: list[Finding] = field(default_factory=list)
-    customers: list[str] = field(default_factory=list)
-    objects: int = 0
-    checks: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-    build: BuildStats = field(default_factory=BuildStats)
-
-
-@dataclass(frozen=True)
-class ValidateOptions:
-    backend: str = "auto"
-    jobs: int = 0  # 0 = one per core
-    cache: bool = True  # reuse builds whose inputs are unchanged (gitops_gen/buildcache.py)
-    progress: Callable[[int, int], None] | None = None  # builds done, of how many
-    base: str = "HEAD"  # what the mass-removal check compares the tree with
+from gitops_gen.validatememo import remembered_validate
+from gitops_gen.validatereport import Report as Report  # re-exported: its first home
+from gitops_gen.validatereport import ValidateOptions as ValidateOptions
 
 
 def validate_tree(
@@ -55,76 +23,24 @@ def validate_tree(
     options: ValidateOptions | None = None,
 ) -> Report:
     """Validate the tree; with `customers`, only their apps are built (specs and
-    fleet-wide uniqueness are always checked for everyone)."""
+    fleet-wide uniqueness are always checked for everyone).
+
+    With the cache on, a whole-tree run gives the last run's report for a tree whose
+    files have not changed since, and rebuilds only the customers whose files have
+    (validatememo.py)."""
     options = options or ValidateOptions()
-    report = Report(checks=["spec", "drift", "build"])
-    with _stage(report, "specs"):
-        specs = load_all(platform, cache=spec_cache(platform) if options.cache else None)
-    with _stage(report, "drift"):
-        plan = plan_compile(platform, specs, only=customers, cache=options.cache)
-    names = list(customers) if customers is not None else [s.name for s in plan.specs]
-    report.customers = names
-    with _stage(report, "drift"):
-        report.findings.extend(drift_findings(platform, plan.change, plan.wanted))
-        report.findings.extend(removal_findings(platform, options.base))
-        report.findings.extend(datafile_findings(platform, names))
-    store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
-    with _stage(report, "build"):
-        builds, generated = _build(platform, plan.wanted, options, report, store.version)
-    manifests = list(generated)
-    for result in builds.values():
-        report.findings.extend(result.findings)
-        manifests.extend(result.manifests)
-    report.objects = len(manifests)
-    with _stage(report, "schema"):
-        report.findings.extend(_schema_findings(platform, options, report, store, manifests))
-    with _stage(report, "policy"):
-        by_customer: dict[str, list[Manifest]] = {}
-        for manifest in manifests:
-            by_customer.setdefault(manifest.customer, []).append(manifest)
-        report.findings.extend(run_policy(by_customer, platform.policy, platform.namespace_for,
-                                          platform.extra_namespaces_for))
-    report.checks.append("policy")
-    # platform-wide objects carry customer "" inside; a finding about them names no one
-    unique = {replace(f, customer=f.customer or None) for f in report.findings}
-    report.findings = ordered(list(unique))
-    return report
+    if customers is None and options.cache:
+        return remembered_validate(platform, options, _stages)
+    return _stages(platform, customers, options, None)
 
 
-@contextmanager
-def _stage(report: Report, name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - start
+def _stages(platform: Platform, customers: Sequence[str] | None, options: ValidateOptions,
+            others: Mapping[str, Sequence[Manifest]] | None) -> Report:
+    # Imported here: the stages bring helm, kustomize, the schemas and GitPython (~0.1 s
+    # of imports) that a report replayed from the memo does without.
+    from gitops_gen.pipeline import partial_validate
 
-
-def _build(platform: Platform, wanted: Mapping[str, RenderedFile], options: ValidateOptions,
-           report: Report, kube_version: str) -> tuple[dict[str, BuildResult], list[Manifest]]:
-    """Every customer app built (or taken from the build cache), and the Argo CD
-    objects they were built from."""
-    generated, unreadable = argocd_objects(
-        platform.root, ((rel, r.customer) for rel, r in wanted.items()))
-    report.findings.extend(unreadable)
-    apps = applications(generated)
-    toolchain = find_toolchain(platform.tools)
-    jobs = options.jobs or os.cpu_count() or 1
-    cache = BuildCache(cache_root() / "builds") if options.cache else None
-    build_options = BuildOptions(cache=cache, progress=options.progress, stats=report.build)
-    builds = build_all(platform.root, apps, toolchain, helm_kube_version(kube_version), jobs,
-                       build_options)
-    return builds, generated
-
-
-def _schema_findings(platform: Platform, options: ValidateOptions, report: Report,
-                     store: SchemaStore, manifests: list[Manifest]) -> list[Finding]:
-    backend_name = options.backend if options.backend != "auto" else str(
-        platform.validation.get("backend") or "auto")
-    backend = select_backend(backend_name,  # type: ignore[arg-type]
-                             store, platform.validation.get("skipKinds") or [])
-    report.checks.append(f"schema ({backend.name})")
-    return backend.validate(manifests)
+    return partial_validate(platform, customers, options, others)
 
 
 ValidateFactory = Callable[[Platform, Sequence[str] | None], Validate]

@@ -104,6 +104,17 @@ def platform_copy(platform_template: Path, tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty build cache for this test; the pinned tools stay reachable through it."""
+    root = tmp_path / "cache"
+    root.mkdir()
+    if (Path(TOOL_CACHE) / "tools").is_dir():
+        (root / "tools").symlink_to(Path(TOOL_CACHE) / "tools")
+    monkeypatch.setenv("GITOPS_GEN_CACHE", str(root))
+    return root / "builds"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No global git config from the machine: identity must come from the platform config,

@@ -10,26 +10,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from gitops_gen.buildcache import FORMAT, BuildCache, build_key
 from gitops_gen.model import BuildResult, Finding, Manifest
-from tests.conftest import TOOL_CACHE, CliResult, cli
+from tests.conftest import CliResult, cli
 
 TEMPLATE = "gitops/chart/templates/service.yaml"
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty build cache for this test; the pinned tools stay reachable through it."""
-    root = tmp_path / "cache"
-    root.mkdir()
-    if (Path(TOOL_CACHE) / "tools").is_dir():
-        (root / "tools").symlink_to(Path(TOOL_CACHE) / "tools")
-    monkeypatch.setenv("GITOPS_GEN_CACHE", str(root))
-    return root / "builds"
 
 
 @pytest.fixture
@@ -50,6 +40,12 @@ def validate(root: Path, *args: str) -> tuple[CliResult, dict[str, int]]:
     assert match, result.err
     total, built, cached = map(int, match.groups())
     return result, {"applications": total, "built": built, "cached": cached}
+
+
+def forget_runs(cache: Path) -> None:
+    """Drop the run memo (runmemo.py), which would replay an unchanged tree's report
+    without looking at these caches at all."""
+    shutil.rmtree(cache.parent / "runs", ignore_errors=True)
 
 
 def findings(result: CliResult) -> list[tuple[str, str | None, str]]:
@@ -105,6 +101,7 @@ def test_an_entry_under_another_key_is_not_used(fleet: Path, cache: Path) -> Non
     validate(fleet)
     bad = next(p for p in entries(cache, "acme") if p != good)
     bad.write_bytes(good.read_bytes())
+    forget_runs(cache)
     result, counts = validate(fleet)
     assert counts["built"] >= 1
     assert (TEMPLATE, "acme", "build") in findings(result)
@@ -125,6 +122,7 @@ def test_a_damaged_entry_is_rebuilt(fleet: Path, cache: Path, damage: str) -> No
     else:
         fields = json.loads(header)
         entry.write_bytes(json.dumps({**fields, "format": FORMAT + 1}).encode() + b"\n" + payload)
+    forget_runs(cache)
     result, counts = validate(fleet)
     assert counts == {"applications": 2, "built": 1, "cached": 1}
     assert result.out == cold.out
@@ -170,6 +168,7 @@ def test_specs_and_renders_are_reused_and_damaged_entries_ignored(fleet: Path, c
     for pack in (specs, renders):
         header, _, payload = pack.read_bytes().partition(b"\n")
         pack.write_bytes(header + b"\n" + payload.replace(b"acme", b"acne"))
+    forget_runs(cache)
     again, _ = validate(fleet)
     assert (again.code, again.out) == (cold.code, cold.out)
     assert b"acne" not in specs.read_bytes() + renders.read_bytes()  # rewritten whole

@@ -7,21 +7,46 @@ from collections.abc import Sequence
 from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
 from gitops_gen.platform import Platform
+from gitops_gen.runmemo import RunMemo, run_memo
 from gitops_gen.spec import check_name
 from gitops_gen.tree import apply
+from gitops_gen.treestat import TreeStat, tree_stat
 
 
 def run(platform: Platform, console: Console, names: Sequence[str]) -> int:
     for name in names:
         check_name(name)
-    plan = plan_compile(platform, only=list(names) or None)
+    # A whole-tree compile remembers the tree it left (runmemo.py): if no file's stats
+    # have changed since, there is nothing to do; if only some customers' files have,
+    # only they are compiled again (with the platform-wide files, as always).
+    memo = run_memo(platform, "compile", {}) if not names else None
+    tree = tree_stat(platform) if memo else None
+    only: list[str] | None = list(names) or None
+    if memo is not None and tree is not None:
+        earlier = _tree_of(memo)
+        if earlier == tree:
+            console.summary(f"compiled {len(tree.customers)} customer(s): 0 written, 0 deleted")
+            return 0
+        changed = tree.changed_customers(earlier) if earlier else None
+        only = sorted(changed) if changed else None
+    plan = plan_compile(platform, only=only)
     apply(platform.root, plan.change)
     for rel in sorted(plan.change.writes):
         console.detail(f"wrote {rel}")
     for rel in plan.change.deletes:
         console.detail(f"deleted {rel}")
+    if memo is not None and (after := tree_stat(platform)) is not None:
+        memo.save({"shared": after.shared, "customers": after.customers})
     console.summary(
         f"compiled {len(plan.specs) if not names else len(names)} customer(s): "
         f"{len(plan.change.writes)} written, {len(plan.change.deletes)} deleted"
     )
     return 0
+
+
+def _tree_of(memo: RunMemo) -> TreeStat | None:
+    record = memo.load()
+    try:
+        return TreeStat(str(record["shared"]), dict(record["customers"])) if record else None
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -79,16 +79,18 @@ def run_policy(
     enabled: Mapping[str, bool] | None = None,
     expected_namespace: Callable[[str], str] = default_namespace,
     extra_namespaces: Callable[[str], Sequence[str]] = lambda _: (),
+    fleet: Fleet | None = None,
 ) -> list[Finding]:
     """Check every customer's objects with every enabled rule; findings sorted.
 
     `enabled` switches rules on or off by id; rules it does not name are on. An id that
     is not a rule raises `InputError`, so a typo in the config cannot silently turn a
     check off. `extra_namespaces` names further namespaces a customer owns (the
-    platform's `extraNamespaces`).
+    platform's `extraNamespaces`). Fleet-wide rules see `fleet` when given (a fleet
+    larger than the customers checked, built by the caller), else `manifests_by_customer`.
     """
     rules = enabled_rules(enabled or {})
-    fleet = Fleet(manifests_by_customer, expected_namespace, extra_namespaces)
+    fleet = fleet or Fleet(manifests_by_customer, expected_namespace, extra_namespaces)
     findings = [
         found
         for customer in sorted(manifests_by_customer)
@@ -101,7 +103,8 @@ def run_policy(
 
 
 def enabled_rules(enabled: Mapping[str, bool]) -> list[Rule]:
-    """The rules `enabled` leaves on, in registry order."""
+    """The rules `enabled` leaves on, in registry order. A platform's config has had its
+    ids checked when it was loaded (platform.py); this check is for any other caller."""
     unknown = sorted(set(enabled) - set(RULES))
     if unknown:
         raise InputError(

@@ -1,0 +1,118 @@
+"""The stages of a `validate` run, as validate.py's `validate_tree` runs them.
+
+specs → drift → build (helm/kustomize, as the Applications say) → Kubernetes and CRD
+schemas → policy. Problems are `Finding`s; only a run that cannot go on raises.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+
+from gitops_gen.argocd import applications, argocd_objects, helm_kube_version
+from gitops_gen.build import BuildOptions, build_all
+from gitops_gen.buildcache import BuildCache
+from gitops_gen.compiler import plan_compile
+from gitops_gen.datafiles import datafile_findings
+from gitops_gen.k8s_schemas import SchemaStore
+from gitops_gen.model import BuildResult, Finding, Manifest, RenderedFile
+from gitops_gen.platform import SCHEMA_DIR, Platform
+from gitops_gen.policy import RULES, Fleet, run_policy
+from gitops_gen.removals import removal_findings
+from gitops_gen.reporters import ordered
+from gitops_gen.spec import load_all
+from gitops_gen.speccache import spec_cache
+from gitops_gen.toolchain import cache_root, find_toolchain
+from gitops_gen.tree import drift_findings
+from gitops_gen.validatememo import FLEET_RULES, fleet_stand_ins
+from gitops_gen.validatereport import Report, ValidateOptions
+from gitops_gen.validators import select_backend
+
+
+def partial_validate(
+    platform: Platform, customers: Sequence[str] | None, options: ValidateOptions,
+    others: Mapping[str, Sequence[Manifest]] | None = None,
+) -> Report:
+    """`validate_tree` without the memo. `others`: for customers not validated now, their
+    objects that fleet-wide policy rules compare with (ingress hosts), from an earlier run;
+    those rules then judge them again."""
+    report = Report(checks=["spec", "drift", "build"])
+    with _stage(report, "specs"):
+        specs = load_all(platform, cache=spec_cache(platform) if options.cache else None)
+    with _stage(report, "drift"):
+        plan = plan_compile(platform, specs, only=customers, cache=options.cache)
+    names = list(customers) if customers is not None else [s.name for s in plan.specs]
+    report.customers = names
+    with _stage(report, "drift"):
+        report.findings.extend(drift_findings(platform, plan.change, plan.wanted))
+        report.findings.extend(removal_findings(platform, options.base))
+        report.findings.extend(datafile_findings(platform, names))
+    store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
+    with _stage(report, "build"):
+        builds, generated = _build(platform, plan.wanted, options, report, store.version)
+    manifests = list(generated)
+    for result in builds.values():
+        report.findings.extend(result.findings)
+        manifests.extend(result.manifests)
+    report.objects = len(manifests)
+    with _stage(report, "schema"):
+        report.findings.extend(_schema_findings(platform, options, report, store, manifests))
+    with _stage(report, "policy"):
+        by_customer: dict[str, list[Manifest]] = {}
+        for manifest in manifests:
+            by_customer.setdefault(manifest.customer, []).append(manifest)
+        fleet = Fleet({**(others or {}), **by_customer}, platform.namespace_for,
+                      platform.extra_namespaces_for)
+        report.findings.extend(run_policy(by_customer, platform.policy, fleet=fleet))
+        if others:  # the others' fleet-wide findings may change with these customers
+            report.findings.extend(run_policy(
+                {c: m for c, m in others.items() if c not in by_customer},
+                {**platform.policy, **dict.fromkeys(set(RULES) - FLEET_RULES, False)},
+                fleet=fleet))
+    report.checks.append("policy")
+    report.objects_of = {c: len(m) for c, m in by_customer.items()}
+    report.fleet = {c: list(ms) for c, ms in (others or {}).items() if c not in by_customer}
+    report.fleet.update({c: fleet_stand_ins(ms) for c, ms in by_customer.items()})
+    # platform-wide objects carry customer "" inside; a finding about them names no one
+    unique = {replace(f, customer=f.customer or None) for f in report.findings}
+    report.findings = ordered(list(unique))
+    return report
+
+
+@contextmanager
+def _stage(report: Report, name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def _build(platform: Platform, wanted: Mapping[str, RenderedFile], options: ValidateOptions,
+           report: Report, kube_version: str) -> tuple[dict[str, BuildResult], list[Manifest]]:
+    """Every customer app built (or taken from the build cache), and the Argo CD
+    objects they were built from."""
+    generated, unreadable = argocd_objects(
+        platform.root, ((rel, r.customer) for rel, r in wanted.items()))
+    report.findings.extend(unreadable)
+    apps = applications(generated)
+    toolchain = find_toolchain(platform.tools)
+    jobs = options.jobs or os.cpu_count() or 1
+    cache = BuildCache(cache_root() / "builds") if options.cache else None
+    build_options = BuildOptions(cache=cache, progress=options.progress, stats=report.build)
+    builds = build_all(platform.root, apps, toolchain, helm_kube_version(kube_version), jobs,
+                       build_options)
+    return builds, generated
+
+
+def _schema_findings(platform: Platform, options: ValidateOptions, report: Report,
+                     store: SchemaStore, manifests: list[Manifest]) -> list[Finding]:
+    backend_name = options.backend if options.backend != "auto" else str(
+        platform.validation.get("backend") or "auto")
+    backend = select_backend(backend_name,  # type: ignore[arg-type]
+                             store, platform.validation.get("skipKinds") or [])
+    report.checks.append(f"schema ({backend.name})")
+    return backend.validate(manifests)

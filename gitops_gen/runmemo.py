@@ -1,0 +1,113 @@
+"""The last run's results, kept under the stats of the tree it ran on (treestat.py).
+
+`validate` and `compile` of an unchanged tree give what they gave last time: this module
+keeps that, per platform checkout, in `<cache_root>/runs/`, so that a no-op run states
+the tree's files and reads nothing else. Each record is kept under a key of everything
+outside the tree that could change a result: the gitops-gen code (its version and the
+stats of its own files), the versions of the libraries that judge objects, the tools
+found (path and stats), `PATH` and the `GITOPS_GEN_*` environment, the run's options
+and, for `validate`, the commit its `--base` names. A record that does not check out
+(another key, format or checksum) is absent, and the run does the full work and
+replaces it.
+
+Only complete runs are recorded: a run that raises records nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gitops_gen
+from gitops_gen.cachestore import read_entry, write_entry
+from gitops_gen.errors import InputError
+from gitops_gen.platform import Platform
+from gitops_gen.toolchain import cache_root, find_toolchain
+
+FORMAT = 1
+KEEP_RECORDS = 40  # the newest records kept: 20 checkouts (a validate and a compile record each)
+# The libraries whose versions change what a run finds (schemas, parsing, rendering).
+_JUDGES = ("kubernetes-validate", "jsonschema-rs", "jsonschema", "helm-python-sdk", "jinja2",
+           "ruamel.yaml", "pyyaml")
+
+
+class RunMemo:
+    """The record of one kind of run (`validate`, `compile`) for one platform checkout."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path, self.key = path, key
+
+    def load(self) -> dict[str, Any] | None:
+        record = read_entry(self.path, FORMAT, self.key)
+        return record if isinstance(record, dict) else None
+
+    def save(self, record: dict[str, Any]) -> None:
+        write_entry(self.path, FORMAT, self.key, record, KEEP_RECORDS)
+
+
+def run_memo(platform: Platform, kind: str, options: Mapping[str, object]) -> RunMemo | None:
+    """The memo for `kind` runs with `options` on `platform`; None when what is outside the
+    tree cannot be pinned down (then there is no memo: the run does the full work)."""
+    try:
+        context = {
+            "gitops-gen": gitops_gen.__version__,
+            "code": _code_stats(),
+            "libraries": {name: _version(name) for name in _JUDGES},
+            "tools": _tool_stats(platform),
+            "env": {k: v for k, v in sorted(os.environ.items())
+                    if k == "PATH" or k.startswith("GITOPS_GEN_")},
+            "options": dict(options),
+        }
+        key = hashlib.sha256(json.dumps(context, sort_keys=True).encode()).hexdigest()
+    except (OSError, TypeError, ValueError):
+        return None
+    checkout = hashlib.sha256(str(platform.root.resolve()).encode()).hexdigest()[:32]
+    return RunMemo(cache_root() / "runs" / f"{checkout}-{kind}.json", key)
+
+
+def base_commit(platform: Platform, base: str) -> str:
+    """What `--base` names now, as git says it (or fails to): part of validate's key."""
+    if base.startswith("-"):
+        return f"not a revision: {base}"
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
+                          cwd=platform.root, capture_output=True, text=True, check=False)
+    return f"{proc.returncode}\0{proc.stdout.strip()}\0{proc.stderr.strip()}"
+
+
+def _code_stats() -> list[str]:
+    package = Path(gitops_gen.__file__).parent
+    return sorted(f"{p.relative_to(package)}:{s.st_size}:{s.st_mtime_ns}"
+                  for p in package.rglob("*") if p.suffix in (".py", ".json", ".j2")
+                  for s in (p.stat(),))
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _tool_stats(platform: Platform) -> list[str]:
+    found: list[str | None]
+    try:
+        toolchain = find_toolchain(platform.tools)
+        found = [str(toolchain.helm), *toolchain.kustomize_cmd[:1]]
+    except InputError:
+        found = [None]  # no tools: a run that needs them fails, and records nothing
+    found.append(shutil.which("kubeconform"))
+    stats = []
+    for tool in found:
+        if tool is None:
+            stats.append("-")
+            continue
+        info = os.stat(tool)
+        stats.append(f"{Path(tool).resolve()}:{info.st_size}:{info.st_mtime_ns}")
+    return stats

@@ -1,0 +1,33 @@
+"""What a `validate` run is asked (`ValidateOptions`) and what it found (`Report`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gitops_gen.build import BuildStats
+from gitops_gen.model import Finding, Manifest
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    customers: list[str] = field(default_factory=list)
+    objects: int = 0
+    checks: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    build: BuildStats = field(default_factory=BuildStats)
+    # what a later run that rebuilds only some customers needs of the others
+    # (validatememo.py): each customer's object count, and its objects that fleet-wide
+    # policy rules compare across customers
+    objects_of: dict[str, int] = field(default_factory=dict)
+    fleet: dict[str, list[Manifest]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    backend: str = "auto"
+    jobs: int = 0  # 0 = one per core
+    cache: bool = True  # reuse builds whose inputs are unchanged (gitops_gen/buildcache.py)
+    progress: Callable[[int, int], None] | None = None  # builds done, of how many
+    base: str = "HEAD"  # what the mass-removal check compares the tree with
