@@ -25,6 +25,7 @@ import jinja2
 import yaml
 
 from gitops_gen.errors import InputError
+from gitops_gen.forkpool import map_forked
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import (
     CONFIG_FILE,
@@ -100,8 +101,15 @@ class Renderer:
         """The files of `specs`, and the platform-wide files of `fleet` (default: `specs`)."""
         specs = list(specs)
         files = self.render_platform(specs if fleet is None else fleet)
-        for spec in specs:
-            files.extend(self.render_customer(spec))
+        cached = [self.cache.get(spec) if self.cache is not None else None for spec in specs]
+        todo = [spec for spec, hit in zip(specs, cached, strict=True) if hit is None]
+        fresh = iter(map_forked(lambda i: self._render_customer(todo[i]), len(todo)))
+        for spec, hit in zip(specs, cached, strict=True):
+            if hit is None:
+                hit = next(fresh)
+                if self.cache is not None:
+                    self.cache.put(spec, hit)
+            files.extend(hit)
         return files
 
     def _render(

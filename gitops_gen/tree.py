@@ -11,7 +11,8 @@ import difflib
 import json
 import os
 import signal
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,9 +121,18 @@ def generated_from(path: Path) -> str | None:
 
     A generated JSON file names it in its first key, `"//"`, on the second line."""
     with path.open("rb") as handle:
-        head = handle.readline(512).decode("utf-8", "replace")
-        if head.rstrip() == "{":
-            head = _json_note(handle.readline(512).decode("utf-8", "replace"))
+        return _source_in_head(handle.readline(512), lambda: handle.readline(512))
+
+
+def _is_generated(content: bytes) -> bool:
+    lines = iter(content.split(b"\n", 2))
+    return _source_in_head(next(lines), lambda: next(lines, b"")) is not None
+
+
+def _source_in_head(first: bytes, second: Callable[[], bytes]) -> str | None:
+    head = first.decode("utf-8", "replace")
+    if head.rstrip() == "{":
+        head = _json_note(second().decode("utf-8", "replace"))
     if not head.startswith(GENERATED_MARK):
         return None
     return head.removeprefix(GENERATED_MARK).split(";", 1)[0].strip().removeprefix("from ")
@@ -137,22 +147,45 @@ def _json_note(line: str) -> str:
     return f"# {note}" if isinstance(note, str) else ""
 
 
+# Writers at once for a large change. Creating a file on a busy disk waits on the
+# journal (0.2-4 s for 4,000 files on the same VM, minute to minute); eight writes in
+# flight took half the time of one at a time there, and cost nothing when it was quick.
+WRITERS = 8
+_PARALLEL_FROM = 64  # writes; fewer go one by one
+
+
 def apply(root: Path, change: TreeChange) -> Snapshot:
     snapshot = take_snapshot(root, change.paths)
-    operations: list[tuple[str, bytes | None]] = [*change.writes.items()]
-    operations += [(rel, None) for rel in change.deletes]
+    writes = list(change.writes.items())
     try:
-        for done, (rel, content) in enumerate(operations):
+        done = 0
+        _test_kill_point(done)
+        # Generated files first, at once when there are many; then, one by one and in
+        # order, from the first hand-written file (a spec, gitops-gen.yaml) on: commands
+        # write those last, so that a run killed before them left only generated files
+        # behind, which `compile` puts back.
+        parallel = 0
+        if len(writes) >= _PARALLEL_FROM:
+            while parallel < len(writes) and _is_generated(writes[parallel][1]):
+                parallel += 1
+        if parallel:
+            with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+                for _ in pool.map(lambda item: write_atomic(root / item[0], item[1]),
+                                  writes[:parallel]):
+                    done += 1
+                    _test_kill_point(done)
+        for rel, content in writes[parallel:]:
+            write_atomic(root / rel, content)
+            done += 1
             _test_kill_point(done)
+        for rel in change.deletes:
             path = root / rel
-            if content is not None:
-                write_atomic(path, content)
-            else:
-                path.unlink(missing_ok=True)
-                _remove_empty_parents(root, path.parent)
-        _test_kill_point(len(operations))
+            path.unlink(missing_ok=True)
+            _remove_empty_parents(root, path.parent)
+            done += 1
+            _test_kill_point(done)
     except OSError:
-        snapshot.restore()
+        snapshot.restore()  # the pool has finished every write it started
         raise
     return snapshot
 
