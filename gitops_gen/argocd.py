@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -15,17 +15,22 @@ from gitops_gen.goyaml import GoYamlLoader
 from gitops_gen.model import Finding, Manifest
 
 ARGOCD_GROUP = "argoproj.io/"
+_GROUP_NAME = b"argoproj"  # in the bytes of any file holding an Argo CD object as emitted
 APPLICATION_KIND = ("argoproj.io/v1alpha1", "Application")
 
 
 def argocd_objects(
-    root: Path, files: Iterable[tuple[str, str | None]]
+    root: Path, files: Iterable[tuple[str, str | None]],
+    generated: Mapping[str, bytes] | None = None,
 ) -> tuple[list[Manifest], list[Finding]]:
     """The Argo CD objects in `files` ((repo-relative path, customer or None) pairs), as
     they are on disk; missing files are skipped, unreadable ones are findings.
 
     Other objects in the tree (a customer overlay's Namespace, say) reach the cluster
-    only through a build, so they are taken as built, not as written.
+    only through a build, so they are taken as built, not as written. `generated`: what
+    compile writes to these paths; a file holding exactly that, with no mention of Argo
+    CD's API group, is known to be valid YAML without Argo CD objects, and is not parsed
+    (most generated files: values, overlays).
     """
     out: list[Manifest] = []
     findings: list[Finding] = []
@@ -33,8 +38,11 @@ def argocd_objects(
         path = root / rel
         if not path.is_file():
             continue
+        data = path.read_bytes()
+        if generated is not None and generated.get(rel) == data and _GROUP_NAME not in data:
+            continue
         try:
-            docs = list(yaml.load_all(path.read_bytes(), Loader=GoYamlLoader))
+            docs = list(yaml.load_all(data, Loader=GoYamlLoader))
         except yaml.YAMLError as exc:
             findings.append(Finding(rel, None, customer, "yaml", f"not valid YAML: {exc}"))
             continue

@@ -96,7 +96,8 @@ def _build(platform: Platform, wanted: Mapping[str, RenderedFile], options: Vali
     """Every customer app built (or taken from the build cache), and the Argo CD
     objects they were built from."""
     generated, unreadable = argocd_objects(
-        platform.root, ((rel, r.customer) for rel, r in wanted.items()))
+        platform.root, ((rel, r.customer) for rel, r in wanted.items()),
+        {rel: r.content for rel, r in wanted.items()})
     report.findings.extend(unreadable)
     apps = applications(generated)
     toolchain = find_toolchain(platform.tools)

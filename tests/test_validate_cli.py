@@ -300,6 +300,19 @@ def test_hand_edited_generated_file_is_drift(acme: Path) -> None:
     assert result.out.endswith("1 finding(s) in 1 customer(s)\n")
 
 
+def test_generated_files_broken_by_hand_are_not_valid_yaml(acme: Path) -> None:
+    """Files equal to what compile writes are not parsed again (argocd.py); one that
+    differs is, whatever it is: a values file and the Application, here."""
+    application = "gitops/argocd/customer-acme.yaml"
+    for rel in (ACME_VALUES, application):
+        with (acme / rel).open("a") as file:
+            file.write("broken: [\n")
+    code, found = findings(acme, "--no-cache")
+    assert code == 1
+    assert {(ACME_VALUES, "acme", "yaml"), (application, "acme", "yaml"),
+            (ACME_VALUES, "acme", "drift"), (application, "acme", "drift")} <= set(keys(found))
+
+
 # --- report formats ---------------------------------------------------------------------
 
 
