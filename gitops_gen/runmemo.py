@@ -6,7 +6,8 @@ the tree's files and reads nothing else. Each record is kept under a key of ever
 outside the tree that could change a result: the gitops-gen code (its version and the
 stats of its own files), the versions of the libraries that judge objects, the tools
 found (path and stats), `PATH` and the `GITOPS_GEN_*` environment, the run's options
-and, for `validate`, the commit its `--base` names. A record that does not check out
+and, for `validate`, the spec names at the commit `--base` names (all that the
+mass-removal check reads of it). A record that does not check out
 (another key, format or checksum) is absent, and the run does the full work and
 replaces it.
 
@@ -28,7 +29,7 @@ from typing import Any
 import gitops_gen
 from gitops_gen.cachestore import read_entry, write_entry
 from gitops_gen.errors import InputError
-from gitops_gen.platform import Platform
+from gitops_gen.platform import SPEC_DIR, Platform
 from gitops_gen.toolchain import cache_root, find_toolchain
 
 FORMAT = 1
@@ -72,13 +73,24 @@ def run_memo(platform: Platform, kind: str, options: Mapping[str, object]) -> Ru
     return RunMemo(cache_root() / "runs" / f"{checkout}-{kind}.json", key)
 
 
-def base_commit(platform: Platform, base: str) -> str:
-    """What `--base` names now, as git says it (or fails to): part of validate's key."""
+def base_customers(platform: Platform, base: str) -> str:
+    """What of `--base` a validate result depends on (the mass-removal check compares
+    the specs there with the tree's): the spec names at that commit, as git lists them,
+    or git's failure to. Not the commit itself: a commit that leaves customers/ alone
+    (every commit the pre-commit hook runs before) must not cost the memo."""
     if base.startswith("-"):
         return f"not a revision: {base}"
-    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
-                          cwd=platform.root, capture_output=True, text=True, check=False)
-    return f"{proc.returncode}\0{proc.stdout.strip()}\0{proc.stderr.strip()}"
+    commit = _git(platform, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    if commit.returncode != 0:
+        return f"{commit.returncode}\0{commit.stderr.strip()}"
+    listing = _git(platform, "ls-tree", "--name-only", commit.stdout.strip(), "--",
+                   f"{SPEC_DIR}/")
+    return hashlib.sha256(f"{listing.returncode}\0{listing.stdout}".encode()).hexdigest()
+
+
+def _git(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=platform.root, capture_output=True, text=True,
+                          check=False)
 
 
 def _code_stats() -> list[str]:

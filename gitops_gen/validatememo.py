@@ -27,7 +27,7 @@ from gitops_gen.model import Finding, Manifest
 from gitops_gen.platform import Platform
 from gitops_gen.policy.objects import ingress_hosts
 from gitops_gen.reporters import ordered
-from gitops_gen.runmemo import base_commit, run_memo
+from gitops_gen.runmemo import base_customers, run_memo
 from gitops_gen.treestat import TreeStat, tree_stat
 from gitops_gen.validatereport import Report, ValidateOptions
 
@@ -47,7 +47,7 @@ def remembered_validate(platform: Platform, options: ValidateOptions,
     """`validate(platform, None, options, None)`, from the memo where it can be."""
     start = time.perf_counter()
     memo = run_memo(platform, "validate",
-                    {"backend": options.backend, "base": base_commit(platform, options.base)})
+                    {"backend": options.backend, "base": base_customers(platform, options.base)})
     tree = tree_stat(platform) if memo else None
     if memo is None or tree is None:
         return validate(platform, None, options, None)

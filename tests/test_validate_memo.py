@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gitops_gen import treestat
-from tests.conftest import CliResult, cli
+from tests.conftest import CliResult, cli, git
 
 VALUES = "gitops/apps/customer-{}/values.yaml"
 
@@ -87,6 +87,21 @@ def test_an_unchanged_tree_gives_the_last_report_without_building(fleet: Path) -
     again = validate(fleet)
     assert stages(again) == ["memo", "total"]
     assert report(again) == report(validate(fleet, "--no-cache"))
+
+
+def test_a_commit_that_leaves_the_specs_alone_keeps_the_memo(fleet: Path) -> None:
+    git("add", "-A", cwd=fleet)
+    git("commit", "-qm", "four customers", cwd=fleet)
+    assert "memo" not in stages(validate(fleet))[:1]  # HEAD's specs changed: run again
+    git("commit", "-qm", "a commit that changes no spec", "--allow-empty", cwd=fleet)
+    assert stages(validate(fleet)) == ["memo", "total"]
+    # the base is part of what a report says: another base, another run
+    (fleet / "customers" / "umbrella.yaml").unlink()
+    (fleet / "customers" / "initech.yaml").unlink()
+    assert cli("compile", cwd=fleet).code == 0
+    removed = validate(fleet)
+    assert "mass-removal" in {f["rule"] for f in json.loads(removed.out)["findings"]}
+    assert report(removed) == report(validate(fleet, "--no-cache"))
 
 
 def test_no_cache_neither_uses_nor_needs_the_memo(fleet: Path) -> None:
