@@ -28,20 +28,22 @@ from gitops_gen.speccache import spec_cache
 from gitops_gen.toolchain import cache_root, find_toolchain
 from gitops_gen.tree import drift_findings
 from gitops_gen.validatememo import FLEET_RULES, fleet_stand_ins
-from gitops_gen.validatereport import Report, ValidateOptions
+from gitops_gen.validatereport import Earlier, Report, ValidateOptions
 from gitops_gen.validators import select_backend
 
 
 def partial_validate(
     platform: Platform, customers: Sequence[str] | None, options: ValidateOptions,
-    others: Mapping[str, Sequence[Manifest]] | None = None,
+    earlier: Earlier | None = None,
 ) -> Report:
-    """`validate_tree` without the memo. `others`: for customers not validated now, their
-    objects that fleet-wide policy rules compare with (ingress hosts), from an earlier run;
-    those rules then judge them again."""
+    """`validate_tree` without the memo. `earlier`: what an earlier run found of the
+    customers not validated now: their checked specs (not read again), and their objects
+    that fleet-wide policy rules compare (ingress hosts), which those rules judge again."""
+    others = earlier.fleet if earlier else {}
     report = Report(checks=["spec", "drift", "build"])
     with _stage(report, "specs"):
-        specs = load_all(platform, cache=spec_cache(platform) if options.cache else None)
+        specs = load_all(platform, cache=spec_cache(platform) if options.cache else None,
+                         known=earlier.specs if earlier else None)
     with _stage(report, "drift"):
         plan = plan_compile(platform, specs, only=customers, cache=options.cache)
     names = list(customers) if customers is not None else [s.name for s in plan.specs]
@@ -64,7 +66,7 @@ def partial_validate(
         by_customer: dict[str, list[Manifest]] = {}
         for manifest in manifests:
             by_customer.setdefault(manifest.customer, []).append(manifest)
-        fleet = Fleet({**(others or {}), **by_customer}, platform.namespace_for,
+        fleet = Fleet({**others, **by_customer}, platform.namespace_for,
                       platform.extra_namespaces_for)
         report.findings.extend(run_policy(by_customer, platform.policy, fleet=fleet))
         if others:  # the others' fleet-wide findings may change with these customers
@@ -74,7 +76,8 @@ def partial_validate(
                 fleet=fleet))
     report.checks.append("policy")
     report.objects_of = {c: len(m) for c, m in by_customer.items()}
-    report.fleet = {c: list(ms) for c, ms in (others or {}).items() if c not in by_customer}
+    report.fleet = {c: list(ms) for c, ms in others.items() if c not in by_customer}
+    report.specs = {spec.name: spec.data for spec in specs}
     report.fleet.update({c: fleet_stand_ins(ms) for c, ms in by_customer.items()})
     # platform-wide objects carry customer "" inside; a finding about them names no one
     unique = {replace(f, customer=f.customer or None) for f in report.findings}

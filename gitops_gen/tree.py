@@ -11,7 +11,7 @@ import difflib
 import json
 import os
 import signal
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,31 +76,48 @@ def plan_changes(
         path = platform.path(rel)
         if not path.is_file() or path.read_bytes() != rendered.content:
             change.writes[rel] = rendered.content
-    # Files at the paths of customers whose orphans are not wanted here are theirs:
-    # not read (at 10,000 customers, reading 40,000 headers costs a second).
+    # Files at the paths of customers whose orphans are not wanted here are theirs: not
+    # read (at 10,000 customers, reading 40,000 headers costs a second), and directories
+    # holding only such paths (`gitops/apps/customer-NAME/`) not even listed.
     theirs: set[str] = set()
+    their_dirs: set[str] = set()
     if owners is not None:
         others = [name for name in platform.customer_names() if name not in owners]
-        theirs = {rule.path_for(name) for rule in platform.customer_outputs() for name in others}
-    for rel, owner in generated_files(platform, theirs):
+        rules = platform.customer_outputs()
+        theirs = {rule.path_for(name) for rule in rules for name in others}
+        ours = {rule.path_for(name) for rule in rules for name in owners if name is not None}
+        ours |= {rule.path_for(None) for rule in platform.platform_outputs()}
+        ours |= {root + "-" for root in platform.generated_roots()}  # the roots are ours
+        kept = {parent for rel in ours for parent in _parents(rel)}
+        their_dirs = {parent for rel in theirs for parent in _parents(rel)} - kept
+    for rel, owner in generated_files(platform, theirs, their_dirs):
         if rel not in wanted and (owners is None or owner in owners):
             change.deletes.append(rel)
     return change
 
 
-def generated_files(platform: Platform,
-                    unread: Container[str] = ()) -> list[tuple[str, str | None]]:
+def _parents(rel: str) -> Iterator[str]:
+    """`a/b/c.yaml` -> `a/b`, `a`."""
+    while "/" in rel:
+        rel = rel.rsplit("/", 1)[0]
+        yield rel
+
+
+def generated_files(platform: Platform, unread: Container[str] = (),
+                    unlisted: Container[str] = ()) -> list[tuple[str, str | None]]:
     """(path, customer or None) of every file in the tree that gitops-gen generated, in
-    path order; files at the paths in `unread` are left out without being read."""
+    path order; files at the paths in `unread`, and directories in `unlisted`, are left
+    out without being read."""
     found: list[tuple[str, str | None]] = []
+    root_prefix = len(str(platform.root)) + 1
     for root in platform.generated_roots():
         base = platform.path(root)
         if not base.is_dir():
             continue
         in_root: list[tuple[str, str | None]] = []
         for directory, dirs, files in os.walk(base):
-            dirs.sort()
-            prefix = Path(directory).relative_to(platform.root).as_posix() + "/"
+            prefix = Path(directory[root_prefix:]).as_posix() + "/"
+            dirs[:] = sorted(d for d in dirs if prefix + d not in unlisted)
             for name in sorted(files):
                 rel = prefix + name
                 # a killed write's temporary file is no generated file: the next write

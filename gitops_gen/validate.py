@@ -8,12 +8,12 @@ raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
-from gitops_gen.model import Manifest
 from gitops_gen.platform import Platform, load_platform
 from gitops_gen.transaction import Validate
 from gitops_gen.validatememo import remembered_validate
+from gitops_gen.validatereport import Earlier
 from gitops_gen.validatereport import Report as Report  # re-exported: its first home
 from gitops_gen.validatereport import ValidateOptions as ValidateOptions
 
@@ -35,12 +35,12 @@ def validate_tree(
 
 
 def _stages(platform: Platform, customers: Sequence[str] | None, options: ValidateOptions,
-            others: Mapping[str, Sequence[Manifest]] | None) -> Report:
+            earlier: Earlier | None) -> Report:
     # Imported here: the stages bring helm, kustomize, the schemas and GitPython (~0.1 s
     # of imports) that a report replayed from the memo does without.
     from gitops_gen.pipeline import partial_validate
 
-    return partial_validate(platform, customers, options, others)
+    return partial_validate(platform, customers, options, earlier)
 
 
 ValidateFactory = Callable[[Platform, Sequence[str] | None], Validate]

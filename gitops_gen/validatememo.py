@@ -19,7 +19,7 @@ Every path gives the report the full run would (tests/test_validate_memo.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -29,7 +29,7 @@ from gitops_gen.policy.objects import ingress_hosts
 from gitops_gen.reporters import ordered
 from gitops_gen.runmemo import base_customers, run_memo
 from gitops_gen.treestat import TreeStat, tree_stat
-from gitops_gen.validatereport import Report, ValidateOptions
+from gitops_gen.validatereport import Earlier, Report, ValidateOptions
 
 # Rules whose findings on a customer depend on other customers' objects, not only names
 FLEET_RULES = frozenset({"ingress-hosts"})
@@ -37,9 +37,8 @@ _FLEET_RULE_IDS = frozenset(f"policy/{rule}" for rule in FLEET_RULES)
 # Above this share of the fleet changed, a full run is as quick and simpler to trust.
 _MOST = 0.5
 
-PartialValidate = Callable[
-    [Platform, Sequence[str] | None, ValidateOptions, Mapping[str, Sequence[Manifest]] | None],
-    Report]
+PartialValidate = Callable[[Platform, Sequence[str] | None, ValidateOptions, Earlier | None],
+                           Report]
 
 
 def remembered_validate(platform: Platform, options: ValidateOptions,
@@ -92,7 +91,8 @@ def _revalidate(platform: Platform, options: ValidateOptions, validate: PartialV
         return None
     others = {c: [Manifest(c, obj, source) for source, obj in items]
               for c, items in earlier["fleet"].items() if c not in changed and c}
-    fresh = validate(platform, sorted(changed), options, others)
+    specs = {c: data for c, data in earlier["specs"].items() if c not in changed}
+    fresh = validate(platform, sorted(changed), options, Earlier(others, specs))
     present = set(earlier["objects_of"])
     if any((c in fresh.objects_of) != (c in present) for c in changed):
         return None  # who has objects at all changed: namespace owners may read otherwise
@@ -123,7 +123,8 @@ def _record(tree: TreeStat, report: Report) -> dict[str, Any]:
             "customers": report.customers, "objects": report.objects,
             "checks": report.checks, "applications": report.build.applications,
             "objects_of": report.objects_of,
-            "fleet": {c: [[m.source, m.obj] for m in ms] for c, ms in report.fleet.items()}}
+            "fleet": {c: [[m.source, m.obj] for m in ms] for c, ms in report.fleet.items()},
+            "specs": report.specs}
 
 
 def _tree_of(record: dict[str, Any]) -> TreeStat:

@@ -1,9 +1,11 @@
-"""What a `validate` run is asked (`ValidateOptions`) and what it found (`Report`)."""
+"""What a `validate` run is asked (`ValidateOptions`), is given of an earlier run
+(`Earlier`), and found (`Report`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gitops_gen.build import BuildStats
 from gitops_gen.model import Finding, Manifest
@@ -22,6 +24,16 @@ class Report:
     # policy rules compare across customers
     objects_of: dict[str, int] = field(default_factory=dict)
     fleet: dict[str, list[Manifest]] = field(default_factory=dict)
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> checked data
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What a run that validates only some customers is given of the others, from an
+    earlier run over files that have not changed since (validatememo.py)."""
+
+    fleet: Mapping[str, Sequence[Manifest]]  # what fleet-wide policy rules compare
+    specs: Mapping[str, dict[str, Any]]  # their specs' checked data
 
 
 @dataclass(frozen=True)
