@@ -21,24 +21,27 @@ from __future__ import annotations
 
 import fcntl
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from gitops_gen.errors import InputError
-from gitops_gen.gitrepo import open_repo
 
 LOCK_FILE = "gitops-gen.lock"
 _POLL_SECONDS = 0.05
 
 
 def lock_path(root: Path) -> Path:
-    """Where the lock of the platform at `root` lives."""
-    repo = open_repo(root)
-    if repo is None:
+    """Where the lock of the platform at `root` lives: in the repository's common git
+    dir (shared by its worktrees), or beside gitops-gen.yaml outside git."""
+    # git itself, not GitPython: a no-op compile should not pay ~40 ms to import it
+    found = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                           cwd=root, capture_output=True, text=True, check=False)
+    if found.returncode != 0:
         return root / f".{LOCK_FILE}"
-    return Path(repo.repo.common_dir) / LOCK_FILE
+    return Path(found.stdout.strip()) / LOCK_FILE
 
 
 @contextmanager
