@@ -34,24 +34,11 @@ class EntryStore:
 
     def get(self, owner: str, key: str) -> Any:
         """The payload stored under `key`, or None if there is none that checks out."""
-        try:
-            header_line, _, payload = self._path(owner, key).read_bytes().partition(b"\n")
-            header = json.loads(header_line)
-        except (OSError, ValueError):
-            return None
-        if header != {"format": self.format, "key": key,
-                      "sha256": hashlib.sha256(payload).hexdigest()}:
-            return None
-        try:
-            return json.loads(payload)
-        except ValueError:
-            return None
+        return read_entry(self._path(owner, key), self.format, key)
 
     def put(self, owner: str, key: str, payload: Any) -> None:
         """Store `payload` (JSON) under `key`. A cache that cannot be written is no cache:
         the error is swallowed, and the next run does the work again."""
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        header = {"format": self.format, "key": key, "sha256": hashlib.sha256(body).hexdigest()}
         path = self._path(owner, key)
         try:
             try:
@@ -59,7 +46,7 @@ class EntryStore:
                 crowded = False  # a new directory holds nothing to prune
             except FileExistsError:
                 crowded = True
-            _write_atomic(path, json.dumps(header).encode() + b"\n" + body)
+            _write_atomic(path, _entry(self.format, key, _json_bytes(payload)))
             if crowded:
                 _keep_newest(path.parent, self.keep)
         except OSError:
@@ -122,35 +109,18 @@ class PackStore:
         if not self._new:
             return
         entries = {**self._read(), **self._new}
-        body = json.dumps(entries, separators=(",", ":")).encode()
-        header = {"format": self.format, "key": self.path.stem,
-                  "sha256": hashlib.sha256(body).hexdigest()}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.path, json.dumps(header).encode() + b"\n" + body)
-            _keep_newest(self.path.parent, self.keep)
-        except OSError:
-            pass
+        write_entry(self.path, self.format, self.path.stem, entries, self.keep)
         self._entries, self._new = entries, {}
 
     def _read(self) -> dict[str, Any]:
         if self._entries is None:
-            self._entries = {}
-            try:
-                header_line, _, body = self.path.read_bytes().partition(b"\n")
-                header = json.loads(header_line)
-                if header == {"format": self.format, "key": self.path.stem,
-                              "sha256": hashlib.sha256(body).hexdigest()}:
-                    entries = json.loads(body)
-                    self._entries = entries if isinstance(entries, dict) else {}
-            except (OSError, ValueError):
-                pass
+            entries = read_entry(self.path, self.format, self.path.stem)
+            self._entries = entries if isinstance(entries, dict) else {}
         return self._entries
 
 
 def read_entry(path: Path, format_version: int, key: str) -> Any:
-    """The payload of a single-entry file written by `write_entry` under `key`; None if
-    there is none that checks out."""
+    """The payload of an entry file under `key`; None if there is none that checks out."""
     try:
         header_line, _, payload = path.read_bytes().partition(b"\n")
         header = json.loads(header_line)
@@ -166,12 +136,20 @@ def write_entry(path: Path, format_version: int, key: str, payload: Any,
                 keep: int | None = None) -> None:
     """Store `payload` (JSON) in its own file under `key`, and keep only the newest `keep`
     entries of its directory; errors are swallowed (no cache)."""
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    header = {"format": format_version, "key": key, "sha256": hashlib.sha256(body).hexdigest()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, json.dumps(header).encode() + b"\n" + body)
+        _write_atomic(path, _entry(format_version, key, _json_bytes(payload)))
         if keep is not None:
             _keep_newest(path.parent, keep)
     except OSError:
         pass
+
+
+def _json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _entry(format_version: int, key: str, body: bytes) -> bytes:
+    """An entry file: a header line naming its format, key and the body's checksum."""
+    header = {"format": format_version, "key": key, "sha256": hashlib.sha256(body).hexdigest()}
+    return json.dumps(header).encode() + b"\n" + body
