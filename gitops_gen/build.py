@@ -25,11 +25,17 @@ Problems are `Finding`s with rule "build", never exceptions.
 from __future__ import annotations
 
 import copy
+import gc
 import json
+import multiprocessing
+import os
 import re
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +47,13 @@ from gitops_gen.buildcache import BuildCache, build_key
 from gitops_gen.goyaml import DOC_SEPARATOR, objects_of_document
 from gitops_gen.goyaml import GoYamlLoader as GoYamlLoader  # its first home was here
 from gitops_gen.goyaml import source_of as template_of
-from gitops_gen.helm_inprocess import InProcessHelm, RenderRequest, SetParameter
+from gitops_gen.helm_inprocess import (
+    InProcessHelm,
+    Rendered,
+    RenderRequest,
+    SetParameter,
+    render_objects,
+)
 from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.procs import ToolFailed, run
@@ -108,6 +120,8 @@ class BuildStats:
     built: int = 0  # built now (helm/kustomize, or the in-process helm)
     batched_overlays: int = 0  # kustomize overlays built in a batch
     in_process_helm: int = 0  # helm sources rendered in-process
+    values_checked_here: int = 0  # of those, values.schema.json checked by ValuesSchema
+    worker_processes: int = 0  # processes the in-process helm rendered in
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,8 @@ class BuildOptions:
     batch_kustomize: bool = True  # kustomize_batch.py
     in_process_helm: bool = True  # helm_inprocess.py
     progress: Callable[[int, int], None] | None = None  # (done, total), after each app
+    # builds from which the in-process helm renders in forked worker processes
+    worker_processes_from: int = 200
     stats: BuildStats = field(default_factory=BuildStats)
 
 
@@ -140,6 +156,23 @@ def build_all(
     options = options or BuildOptions()
     jobs = max(1, jobs)
     builds = [(name, app) for name in sorted(apps) for app in _applications_of(name, apps[name])]
+    with ExitStack() as stack:
+        workers = _fork_workers(jobs) if (
+            options.in_process_helm and jobs >= 2
+            and len(builds) >= options.worker_processes_from) else None
+        if workers is not None:
+            stack.callback(workers.shutdown, cancel_futures=True)
+        results = _build_all(repo_root, builds, toolchain, kube_version, jobs, options, workers)
+    merged = {name: BuildResult(name) for name in sorted(apps)}
+    for (name, _), result in zip(builds, results, strict=True):
+        merged[name].manifests.extend(result.manifests if result else [])
+        merged[name].findings.extend(result.findings if result else [])
+    return merged
+
+
+def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
+               kube_version: str, jobs: int, options: BuildOptions,
+               workers: ProcessPoolExecutor | None) -> list[BuildResult | None]:
     digests = InputDigests(repo_root, kube_version)
     helm = InProcessHelm.load() if options.in_process_helm else None
     keys = _cache_keys(builds, digests, toolchain, kube_version, helm, options.cache)
@@ -148,15 +181,23 @@ def build_all(
         for (name, _), key in zip(builds, keys, strict=True)]
     todo = [i for i, result in enumerate(results) if result is None]
     options.stats.applications, options.stats.cached = len(builds), len(builds) - len(todo)
-    batchable = _batchable_overlays(repo_root, [builds[i] for i in todo], digests, toolchain,
-                                    kube_version) if options.batch_kustomize else []
-    # Threads suffice: the work is in helm/kustomize subprocesses and in the in-process
-    # helm, which renders outside the GIL. (Worker processes for the in-process helm were
-    # measured: 6.9 s against 5.2 s for 1,000 customers, spawning and pickling included.)
-    # The kustomize batch runs beside the helm renders.
+    in_workers = (workers is not None and helm is not None
+                  and len(todo) >= options.worker_processes_from)
+    if workers is not None and not in_workers:
+        workers.shutdown(wait=False, cancel_futures=True)  # mostly cached: not worth it
+    prerendered = _Prerendered(workers, len(todo), jobs) if workers and in_workers else None
+    overlays = _plan(repo_root, [builds[i] for i in todo], toolchain, kube_version,
+                     prerendered) if options.batch_kustomize or prerendered else set()
+    if prerendered is not None:
+        prerendered.flush()
+        options.stats.worker_processes = jobs
+    batchable = _batchable_overlays(overlays, digests) if options.batch_kustomize else []
+    # Threads wait on helm/kustomize subprocesses, on the in-process helm (which renders
+    # outside the GIL, but parsing its output holds it) and on the worker processes that
+    # render and parse for a large build. The kustomize batch runs beside the helm renders.
     with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
         batch = side.submit(build_overlays, batchable, toolchain.kustomize_cmd, jobs)
-        engines = _Engines(_Batch(set(batchable), batch), helm)
+        engines = _Engines(_Batch(set(batchable), batch), helm, prerendered)
         built = pool.map(lambda i: build_customer(repo_root, builds[i][0], builds[i][1].obj,
                                                   toolchain, kube_version, builds[i][1].source,
                                                   engines), todo)
@@ -170,11 +211,78 @@ def build_all(
         options.stats.batched_overlays = len(batch.result())
     options.stats.built = len(todo)
     options.stats.in_process_helm = helm.used if helm else 0
-    merged = {name: BuildResult(name) for name in sorted(apps)}
-    for (name, _), result in zip(builds, results, strict=True):
-        merged[name].manifests.extend(result.manifests if result else [])
-        merged[name].findings.extend(result.findings if result else [])
-    return merged
+    options.stats.values_checked_here = (helm.schema_checked if helm else 0) + (
+        prerendered.schema_checked if prerendered else 0)
+    return results
+
+
+def _fork_workers(jobs: int) -> ProcessPoolExecutor | None:
+    """Worker processes for the in-process helm, forked now: before this process loads
+    the SDK (a fork of a process running the Go runtime is not usable) and while it runs
+    no other thread (a lock held by another thread would stay held in the fork). Forked,
+    they start in milliseconds with every module imported; spawned ones (tried first)
+    took ~0.3 s each and lost to threads."""
+    if "helm_python" in sys.modules or not sys.platform.startswith("linux"):
+        return None
+    try:
+        if len(os.listdir("/proc/self/task")) > 1:  # threads of any kind, not only Python's
+            return None
+    except OSError:
+        return None
+    workers = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    # The objects the workers inherit stay frozen in them: their garbage collector does
+    # not walk the whole inherited heap (nor copy its pages by touching them).
+    gc.freeze()
+    try:
+        workers.submit(os.getpid)  # with the fork context, the first task forks all workers
+    finally:
+        gc.unfreeze()
+    return workers
+
+
+class _Prerendered:
+    """The in-process helm's renders of a build, done ahead by worker processes (in
+    chunks, which the workers take in order, as the build's threads do)."""
+
+    def __init__(self, workers: ProcessPoolExecutor, builds: int, jobs: int) -> None:
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._index: dict[RenderRequest, list[tuple[Future[list[Rendered | None]], int]]] = {}
+        self._chunk: list[RenderRequest] = []
+        # small chunks: the first results come early and the last ones spread over all
+        # workers; up to 32 renders (~0.1 s) amortize a task's round trip
+        self._size = max(1, min(32, -(-builds // (jobs * 8))))
+        self.schema_checked = 0
+
+    def add(self, request: RenderRequest) -> None:
+        """Render `request` ahead (chunks go to the workers as they fill)."""
+        self._chunk.append(request)
+        if len(self._chunk) >= self._size:
+            self.flush()
+
+    def flush(self) -> None:
+        chunk, self._chunk = self._chunk, []
+        if chunk:
+            future = self._workers.submit(render_objects, chunk)
+            for position, request in enumerate(chunk):
+                self._index.setdefault(request, []).append((future, position))
+
+    def take(self, request: RenderRequest) -> tuple[bool, Rendered | None]:
+        """(whether a worker rendered `request`, and its render: None where the binary
+        must run); one that was not rendered, or whose worker failed, renders here."""
+        with self._lock:
+            entries = self._index.get(request)
+            if not entries:
+                return False, None
+            future, position = entries.pop(0)  # each render once: objects get changed
+        try:
+            rendered = future.result()[position]
+        except Exception:  # a worker that died or failed: not a finding, render here
+            return False, None
+        if rendered is not None and rendered[1]:
+            with self._lock:
+                self.schema_checked += 1
+        return True, rendered
 
 
 def _cache_keys(builds: list[tuple[str, Manifest]], digests: InputDigests, toolchain: Toolchain,
@@ -213,15 +321,14 @@ class _Engines:
 
     overlays: _Batch = field(default_factory=lambda: _Batch(set()))
     helm: InProcessHelm | None = None
+    prerendered: _Prerendered | None = None
 
 
-def _batchable_overlays(repo_root: Path, builds: list[tuple[str, Manifest]],
-                        digests: InputDigests, toolchain: Toolchain,
-                        kube_version: str) -> list[Path]:
-    """The kustomize overlays of `builds` that kustomize_batch can attribute exactly:
-    reaching nothing outside themselves, not nested, not setting their own build
-    metadata or sort order."""
-    found: set[Path] = set()
+def _plan(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
+          kube_version: str, prerendered: _Prerendered | None) -> set[Path]:
+    """The kustomize overlays of `builds`; what the in-process helm would render for them
+    goes to `prerendered` meanwhile, in build order."""
+    overlays: set[Path] = set()
     for customer, manifest in builds:
         try:
             app = _read_application(repo_root, customer, manifest.obj, toolchain, kube_version,
@@ -229,9 +336,18 @@ def _batchable_overlays(repo_root: Path, builds: list[tuple[str, Manifest]],
             for source in app.sources:
                 resolved = _resolve_source(app, source)
                 if resolved is not None and resolved[0] == "kustomize":
-                    found.add(resolved[1])
+                    overlays.add(resolved[1])
+                elif prerendered and resolved is not None and (request := _render_request(
+                        app, _mapping(source.get("helm")), resolved[1])) is not None:
+                    prerendered.add(request)
         except _Problem:
             continue
+    return overlays
+
+
+def _batchable_overlays(found: set[Path], digests: InputDigests) -> list[Path]:
+    """The overlays that kustomize_batch can attribute exactly: reaching nothing outside
+    themselves, not nested, not setting their own build metadata or sort order."""
     nested = {p for p in found for parent in p.parents if parent in found}
     nested |= {parent for p in nested for parent in p.parents}
     return sorted(p for p in found - nested
@@ -500,6 +616,12 @@ def _helm_in_process(app: _App, helm: InProcessHelm, opts: dict[str, Any],
     if request is None:
         return None
     chart_rel = app.rel(chart_dir)
+    if app.engines.prerendered is not None:
+        done, rendered = app.engines.prerendered.take(request)
+        if done:
+            return None if rendered is None else [
+                Manifest(app.customer, obj, _chart_file(chart_rel, template) or chart_rel)
+                for template, obj in rendered[0]]
     text = helm.render(*request)
     if text is None:
         return None

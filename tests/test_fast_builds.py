@@ -4,7 +4,12 @@ overlay and one `helm template` process per chart source.
 - the kustomize batch (gitops_gen/kustomize_batch.py), on this repository's customers,
   every example platform's, and overlays made to stress attribution;
 - the in-process helm (gitops_gen/helm_inprocess.py), on the same customers, and on
-  charts and options it must leave to the binary.
+  charts and options it must leave to the binary; in this process's threads and in the
+  worker processes a large build forks (from a fresh interpreter: a process that has
+  loaded the SDK does not fork);
+- values.schema.json checked by jsonschema-rs instead of Helm: the same verdict as the
+  helm binary's on values made to probe the subset it is used for, the binary's finding
+  for values that break the schema, and Helm's own check for schemas outside the subset.
 
 Compared as sorted canonical JSON: helm itself orders objects of one kind the way Go's
 map iteration falls.
@@ -13,6 +18,8 @@ map iteration falls.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -23,6 +30,7 @@ import yaml
 from gitops_gen.argocd import applications, argocd_objects
 from gitops_gen.build import BuildOptions, BuildStats, build_all
 from gitops_gen.goyaml import GoYamlLoader, objects_of_value
+from gitops_gen.helm_inprocess import ValuesSchema, _portable_regex
 from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Manifest
 from gitops_gen.platform import load_platform
@@ -37,6 +45,7 @@ PLATFORMS = [REPO_ROOT, *sorted(p for p in (REPO_ROOT / "examples").iterdir()
                                 if (p / "gitops-gen.yaml").is_file())]
 REFERENCE = BuildOptions(batch_kustomize=False, in_process_helm=False)
 Objects = list[dict[str, Any]]
+Canonical = dict[str, list[str]]
 
 
 @pytest.fixture(scope="module")
@@ -64,19 +73,72 @@ def platform_apps(root: Path) -> dict[str, list[Manifest]]:
     return dict(applications(objects))
 
 
+# In a fresh interpreter (which has not loaded the SDK, so build_all may fork): the
+# platform built with worker processes from the first build; its results and stats.
+# Modes: "thread" runs another thread meanwhile, "crash" makes each worker die.
+WORKER_BUILD = """
+import json, os, sys, threading
+from dataclasses import asdict
+from pathlib import Path
+import gitops_gen.helm_inprocess
+from gitops_gen.build import BuildOptions, BuildStats, build_all
+from gitops_gen.toolchain import find_toolchain
+from tests.test_fast_builds import KUBE, canonical, platform_apps
+root, mode = Path(sys.argv[1]), sys.argv[2]
+if mode == "thread":
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+if mode == "crash":
+    gitops_gen.helm_inprocess._render_objects = lambda helm, request: os._exit(3)
+stats = BuildStats()
+built = build_all(root, platform_apps(root), find_toolchain({}), KUBE, 2,
+                  BuildOptions(stats=stats, worker_processes_from=1))
+print(json.dumps({"canonical": canonical(built), "stats": asdict(stats)}))
+"""
+
+
+def worker_build(root: Path, mode: str = "plain") -> tuple[Canonical, dict[str, int]]:
+    proc = subprocess.run([sys.executable, "-c", WORKER_BUILD, str(root), mode], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300, check=True)
+    out = json.loads(proc.stdout)
+    return out["canonical"], out["stats"]
+
+
 @pytest.mark.parametrize("root", PLATFORMS, ids=lambda p: p.name)
 def test_fast_paths_equal_the_reference_on_real_platforms(root: Path) -> None:
     apps = platform_apps(root)
     assert apps
     tools = find_toolchain({})
-    reference = build_all(root, apps, tools, KUBE, 2, REFERENCE)
+    reference = canonical(build_all(root, apps, tools, KUBE, 2, REFERENCE))
     stats = BuildStats()
     fast = build_all(root, apps, tools, KUBE, 2, BuildOptions(stats=stats))
-    assert canonical(fast) == canonical(reference)
+    assert canonical(fast) == reference
     assert stats.built == stats.applications == sum(len(a) for a in apps.values())
     if len(apps) > 1:
         assert stats.batched_overlays >= 2
     assert stats.in_process_helm >= 1  # the first render of each chart is the binary's
+    assert stats.worker_processes == 0  # this process has loaded the SDK: threads
+    if root == REPO_ROOT:  # its chart's values.schema.json keeps to ValuesSchema's subset
+        assert stats.values_checked_here == stats.applications
+    in_workers, worker_stats = worker_build(root)
+    assert in_workers == reference
+    assert worker_stats["worker_processes"] == 2
+    assert worker_stats["in_process_helm"] == stats.in_process_helm
+    assert worker_stats["values_checked_here"] == stats.values_checked_here
+
+
+def test_no_worker_processes_beside_another_thread() -> None:
+    """A fork copies only the calling thread: a lock another one holds would stay held."""
+    built, stats = worker_build(REPO_ROOT, "thread")
+    assert stats["worker_processes"] == 0 and stats["in_process_helm"] >= 1
+    assert built == canonical(build_all(REPO_ROOT, platform_apps(REPO_ROOT),
+                                        find_toolchain({}), KUBE, 2, REFERENCE))
+
+
+def test_renders_of_workers_that_die_are_done_here() -> None:
+    built, stats = worker_build(REPO_ROOT, "crash")
+    assert stats["worker_processes"] == 2 and stats["in_process_helm"] >= 1
+    assert built == canonical(build_all(REPO_ROOT, platform_apps(REPO_ROOT),
+                                        find_toolchain({}), KUBE, 2, REFERENCE))
 
 
 # --- the kustomize batch on overlays made for it --------------------------------------
@@ -180,8 +242,6 @@ def test_an_overlay_reaching_outside_itself_is_built_alone(
 # --- the in-process helm leaves to the binary what it cannot do the same ---------------
 
 
-Canonical = dict[str, list[str]]
-
 
 def build_both(repo_root: Path, tools: Toolchain,
                app: dict[str, Any]) -> tuple[BuildStats, Canonical, Canonical]:
@@ -263,3 +323,166 @@ def test_a_values_schema_violation_after_the_checked_render_is_the_binarys_findi
     assert fast == canonical(build_all(repo, apps, tools, KUBE, 1, REFERENCE))
     assert any("values don't meet the specifications" in line for line in fast["globex"])
     assert stats.in_process_helm == 0
+    assert stats.values_checked_here == 1  # acme's, by jsonschema-rs; globex's by Helm
+
+
+def without_capabilities(repo: Path) -> None:
+    configmap = repo / "gitops" / "chart" / "templates" / "configmap.yaml"
+    configmap.write_text(configmap.read_text().replace(
+        "  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n", ""))
+
+
+def add_customer(repo: Path, name: str, values: str) -> None:
+    (repo / f"gitops/apps/customer-{name}").mkdir()
+    (repo / f"gitops/apps/customer-{name}/values.yaml").write_text(values)
+    (repo / f"gitops/apps/customer-{name}/kustomization.yaml").write_text("resources: []\n")
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"replicas": {"type": "integer", "format": "int32"}}},
+    {"type": "object", "properties": {"replicas": {"type": "integer", "multipleOf": 1}}},
+    {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+     "properties": {"replicas": {"type": "integer"}}},
+    {"type": "object", "properties": {"greeting": {"pattern": "^[\\w ]+$"},
+                                      "replicas": {"type": "integer"}}},
+], ids=["format", "multipleOf", "draft-04", "unicode-class"])
+def test_a_schema_outside_the_subset_is_left_to_helm(
+    repo: Path, tools: Toolchain, schema: dict[str, Any]
+) -> None:
+    """Valid values still render in-process (Helm checks them); invalid ones get the
+    binary's finding."""
+    without_capabilities(repo)
+    assert ValuesSchema.compile(schema) is None
+    (repo / "gitops/chart/values.schema.json").write_text(json.dumps(schema))
+    add_customer(repo, "globex", "greeting: hej\nreplicas: 3\n")
+    add_customer(repo, "initech", "replicas: many\n")
+    apps = {name: application(name) for name in ("acme", "globex", "initech")}
+    stats = BuildStats()
+    fast = canonical(build_all(repo, apps, tools, KUBE, 1, BuildOptions(stats=stats)))
+    assert fast == canonical(build_all(repo, apps, tools, KUBE, 1, REFERENCE))
+    assert any("values don't meet the specifications" in line for line in fast["initech"])
+    assert stats.in_process_helm == 1  # globex's
+    assert stats.values_checked_here == 0
+
+
+# A schema using each part of ValuesSchema's subset, and values probing it: jsonschema-rs
+# must never accept what the helm binary rejects (and should accept what it accepts).
+PROBED_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z]([-a-z0-9]{0,10}[a-z0-9])?$"},
+        "replicas": {"type": "integer", "minimum": 0, "maximum": 10},
+        "ratio": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "tag": {"type": "string",
+                "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,5}$|^sha256:[a-f0-9]{4}$"},
+        "path": {"type": "string", "pattern": "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$"},
+        "mode": {"enum": ["a", "b", None, 2]},
+        "labels": {"type": "object", "propertyNames": {"$ref": "#/definitions/key"},
+                   "additionalProperties": {"type": "string", "maxLength": 5},
+                   "maxProperties": 2},
+        "list": {"type": "array", "minItems": 1, "maxItems": 3,
+                 "items": {"$ref": "#/definitions/key"}, "contains": {"const": "a"}},
+        "either": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "both": {"allOf": [{"type": "string"}, {"minLength": 2}],
+                 "anyOf": [{"pattern": "^x"}, {"pattern": "y$"}]},
+        "cond": {"type": "object", "if": {"required": ["on"]}, "then": {"required": ["x"]},
+                 "else": {"not": {"required": ["x"]}}},
+        "exact": {"const": 3},
+        "text": {"type": ["string", "null"], "minLength": 2},
+        "port": {"$ref": "#/definitions/port", "description": "beside $ref: ignored"},
+    },
+    "patternProperties": {"^x-[a-z]+$": {"type": "boolean"}},
+    "definitions": {
+        "key": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    },
+}
+PROBES = [
+    "{}", "name: Bad", "name: ab-", "name: ä", "name: \"a\\n\"", "name: a-b-c",
+    "replicas: 10", "replicas: 11", "replicas: -1", "replicas: 2.5", "replicas: 3.0",
+    "replicas: '3'", "replicas: null", "ratio: 0", "ratio: 0.5", "ratio: 1",
+    "ratio: 0.9999999999999999", "ratio: 1.0e-300", "tag: sha256:abcd", "tag: v1.2.3.4",
+    "tag: _x", "tag: sha256:ABCD", "path: /a/b?c", "path: /a b", "path: /é", "mode: null",
+    "mode: c", "mode: 2.0", "labels: {a.b: x}", "labels: {A: x}", "labels: {a: toolong}",
+    "labels: {a: x, b: y, c: z}", "list: []", "list: [a, b, c, d]", "list: [a]",
+    "list: [b]", "list: [a, B]", "either: s", "either: 5", "either: 5.5", "either: true",
+    "both: xa", "both: ay", "both: ab", "both: x", "cond: {on: 1}", "cond: {on: 1, x: 2}",
+    "cond: {x: 1}", "cond: {}", "exact: 3", "exact: 3.0", "exact: '3'", "text: é",
+    "text: éé", "text: null", "port: 0", "port: 80", "port: '80'", "x-on: true",
+    "x-on: yes", "x-on: 'true'", "X-on: true", "extra: 1", "either: 9007199254740993",
+    "either: 123456789012345678",  # a float64 in Helm; beyond 2^53, so not checked here
+]
+
+
+def test_values_schema_agrees_with_the_helm_binary(tmp_path: Path, tools: Toolchain) -> None:
+    import helm_python
+
+    chart = tmp_path / "chart"
+    write(chart, {"Chart.yaml": "apiVersion: v2\nname: probe\nversion: 0.1.0\n",
+                  "values.yaml": "name: demo\nreplicas: 1\n",
+                  "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                       "metadata: {name: x}\n"})
+    (chart / "values.schema.json").write_text(json.dumps(PROBED_SCHEMA))
+    schema = ValuesSchema.compile(PROBED_SCHEMA)
+    assert schema is not None
+    sdk_chart = helm_python.Chart.load(str(chart))
+    verdicts = []
+    for probe in PROBES:
+        (tmp_path / "values.yaml").write_text(probe + "\n")
+        binary = subprocess.run([str(tools.helm), "template", ".", "--values",
+                                 str(tmp_path / "values.yaml")], cwd=chart,
+                                capture_output=True, text=True)
+        assert binary.returncode == 0 or "values don't meet" in binary.stderr, binary.stderr
+        values = sdk_chart.merge_values(helm_python.values_from_yaml(probe + "\n"))
+        verdicts.append((probe, schema.accepts(values), binary.returncode == 0))
+    assert [v for v in verdicts if v[1] and not v[2]] == []  # never accepts what helm refuses
+    # and refuses what helm accepts only where numbers lose exactness
+    assert [v[0] for v in verdicts if v[2] and not v[1]] == ["either: 123456789012345678"]
+    assert sum(1 for v in verdicts if v[1]) > 20
+
+
+@pytest.mark.parametrize("schema, inside", [
+    ({}, True),
+    (True, False),  # not an object at the top
+    ({"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": {"a": {}},
+      "properties": {"x": {"$ref": "#/$defs/a", "type": "string"}}}, True),
+    ({"$schema": "http://json-schema.org/draft-07/schema#",
+      "properties": {"x": {"$ref": "#/definitions/a", "type": "string"}},
+      "definitions": {"a": {}}}, False),  # draft-07 ignores $ref's siblings: not used
+    ({"$schema": "https://json-schema.org/draft-07/schema#"}, False),  # an unusual spelling
+    ({"$schema": None}, False),
+    ({"properties": {"x": {"$ref": "#/definitions/missing"}}}, False),
+    ({"properties": {"x": {"$ref": "other.json"}}}, False),
+    ({"properties": {"x": {"$schema": "http://json-schema.org/draft-07/schema#"}}}, False),
+    ({"$id": "https://example.com/s"}, False),
+    ({"properties": {"x": {"maximum": 1.5}}}, False),
+    ({"properties": {"x": {"maximum": 2.0}}}, True),
+    ({"properties": {"x": {"enum": [1, 2**60]}}}, False),
+    ({"items": [{}]}, False),
+    ({"uniqueItems": True}, False),
+    ({"x-custom": 1}, False),
+    ({"patternProperties": {"^\\d$": {}}}, False),
+    ({"title": "t", "description": "d", "default": {"a": 0.5}, "examples": [1.5]}, True),
+])
+def test_the_values_schema_subset(schema: Any, inside: bool) -> None:
+    assert (ValuesSchema.compile(schema) is not None) == inside
+
+
+@pytest.mark.parametrize("pattern, portable", [
+    ("^[a-z]([-a-z0-9]{0,52}[a-z0-9])?$", True),
+    ("^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", True),
+    ("^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$", True),
+    ("(?:ab)+|c{2}|d{1,}|e?", True),
+    ("a.b", False), ("\\d", False), ("\\w", False), ("\\s", False), ("\\bx", False),
+    ("(?i)x", False), ("(?=x)", False), ("(?P<n>x)", False), ("a*?", False), ("a++", False),
+    ("a{2,1001}", False), ("a{3,2}", False), ("{1}", False), ("*a", False), ("a**", False),
+    ("[]a]", False), ("[[:alpha:]]", False), ("[a-z&&b]", False), ("[a--b]", False),
+    ("[~~]", False), ("[a-Z]", False), ("[0-z]", False), ("[z-a]", False), ("[a-z-0]", False),
+    ("[]", False), ("[a", False), ("(a", False), ("a)", False), ("é", False), ("\\", False),
+    ("\\n", False), ("\t", False), ("a\\-b", True), ("[\\]-]", True),
+])
+def test_portable_patterns(pattern: str, portable: bool) -> None:
+    assert _portable_regex(pattern) == portable
