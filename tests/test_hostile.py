@@ -228,8 +228,10 @@ def dense(lines: int) -> str:
     ids=["billion-laughs", "deep-sequences", "deep-mappings", "10mb", "wide", "at-the-limit"],
 )
 def test_hostile_files_cost_bounded_time_and_memory(
-    platform_copy: Path, content: str, code: int, fragment: str
+    platform_copy: Path, cache: Path, content: str, code: int, fragment: str
 ) -> None:
+    # `cache`: a cache of this test's own, so that what is measured is this file's cost,
+    # not that of loading what other tests left in a shared one
     (platform_copy / SPEC).write_text(content)
     # A fresh interpreter measures the run's own peak memory (RUSAGE_CHILDREN of it).
     probe = (
