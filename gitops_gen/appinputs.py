@@ -31,8 +31,8 @@ from typing import Any
 
 import yaml
 
+from gitops_gen import goyaml
 from gitops_gen.argocd import APPLICATION_KIND
-from gitops_gen.goyaml import GoYamlLoader
 from gitops_gen.model import Manifest
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -193,7 +193,7 @@ def _existing(inside: _Inside, base: Path, word: str) -> Path | None:
 
 def _load(path: Path) -> Any:
     try:
-        return yaml.load(path.read_bytes(), Loader=GoYamlLoader)
+        return goyaml.load(path.read_bytes())
     except (OSError, yaml.YAMLError) as exc:
         raise _Unknown(path) from exc
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from gitops_gen.goyaml import GoYamlLoader
+from gitops_gen import goyaml
 from gitops_gen.model import Finding, Manifest
 
 ARGOCD_GROUP = "argoproj.io/"
@@ -42,7 +42,7 @@ def argocd_objects(
         if generated is not None and generated.get(rel) == data and _GROUP_NAME not in data:
             continue
         try:
-            docs = list(yaml.load_all(data, Loader=GoYamlLoader))
+            docs = goyaml.load_all(data)
         except yaml.YAMLError as exc:
             findings.append(Finding(rel, None, customer, "yaml", f"not valid YAML: {exc}"))
             continue

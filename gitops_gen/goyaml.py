@@ -29,14 +29,14 @@ def objects_of_document(chunk: str) -> list[dict[str, Any]]:
     return objects_of_value(load(chunk))
 
 
-def load(text: str) -> Any:
+def load(text: str | bytes) -> Any:
     """`yaml.load(text, Loader=GoYamlLoader)`, about twice as fast on the plain YAML tools
     print: the document is built from libyaml's events with the loader's own resolvers
     and scalar constructors; whatever is less plain (tags, anchors, aliases, merge keys,
     complex keys, directives, several documents, errors) goes to the loader itself, so
     the result, or the error, is exactly its."""
     try:
-        documents: list[Any] | None = _plain_documents(text)
+        documents: list[Any] | None = _plain_documents(text, _scalars(GoYamlLoader))
     except (_NotPlain, yaml.YAMLError, RecursionError):
         documents = None
     if documents is None or len(documents) > 1:
@@ -44,13 +44,15 @@ def load(text: str) -> Any:
     return documents[0] if documents else None
 
 
-def load_all(text: str) -> list[Any]:
-    """`list(yaml.load_all(text, Loader=GoYamlLoader))`, with `load`'s fast path for a
-    stream whose every document is plain."""
+def load_all(text: str | bytes, loader: type[yaml.CSafeLoader] | None = None) -> list[Any]:
+    """`list(yaml.load_all(text, Loader=loader))` (default: GoYamlLoader), with `load`'s
+    fast path for a stream whose every document is plain. `loader`: a CSafeLoader or a
+    subclass, whose resolvers and scalar constructors the fast path uses."""
+    loader = loader or GoYamlLoader
     try:
-        return _plain_documents(text)
+        return _plain_documents(text, _scalars(loader))
     except (_NotPlain, yaml.YAMLError, RecursionError):
-        return list(yaml.load_all(text, Loader=GoYamlLoader))
+        return list(yaml.load_all(text, Loader=loader))
 
 
 def objects_of_value(doc: object) -> list[dict[str, Any]]:
@@ -124,8 +126,6 @@ def _go_implicit_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
 
 GoYamlLoader.yaml_implicit_resolvers = _go_implicit_resolvers()
 GoYamlLoader.add_constructor("tag:yaml.org,2002:bool", _construct_go_bool)
-# A constructor for single scalars (which keep no state in it), for `_plain_scalar`.
-_CONSTRUCTOR = GoYamlLoader("")
 
 
 # -- the plain YAML fast path of `load` ----------------------------------------------------
@@ -142,10 +142,28 @@ _STR = "tag:yaml.org,2002:str"
 _CONSTRUCTED = frozenset({"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool",
                           "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _PLAIN_CACHE_MAX = 8192
-_plain_values: dict[str, Any] = {}  # plain scalar -> its value (all immutable)
 
 
-def _plain_documents(text: str) -> list[Any]:
+class _Scalars:
+    """A loader's plain scalars: its implicit resolvers and constructors, and a cache."""
+
+    def __init__(self, loader: type[yaml.CSafeLoader]) -> None:
+        self.resolvers = loader.yaml_implicit_resolvers
+        self.constructors = loader.yaml_constructors
+        self.constructor = loader("")  # for single scalars, which keep no state in it
+        self.values: dict[str, Any] = {}  # plain scalar -> its value (all immutable)
+
+
+_SCALARS: dict[type[yaml.CSafeLoader], _Scalars] = {}
+
+
+def _scalars(loader: type[yaml.CSafeLoader]) -> _Scalars:
+    if loader not in _SCALARS:
+        _SCALARS[loader] = _Scalars(loader)
+    return _SCALARS[loader]
+
+
+def _plain_documents(text: str | bytes, scalars: _Scalars) -> list[Any]:
     parser = CParser(text)
     try:
         get: Any = parser.get_event  # events of the kinds yaml.events defines
@@ -154,20 +172,20 @@ def _plain_documents(text: str) -> list[Any]:
         while not isinstance(event := get(), yaml.StreamEndEvent):
             if event.version or event.tags:
                 raise _NotPlain
-            documents.append(_node(get, get()))
+            documents.append(_node(get, get(), scalars))
             get()  # DocumentEnd
         return documents
     finally:
         parser.dispose()
 
 
-def _node(get: Any, event: Any) -> Any:
+def _node(get: Any, event: Any, scalars: _Scalars) -> Any:
     """The value of the node `event` starts, built as SafeConstructor builds it."""
     kind = event.__class__
     if kind is _Scalar:
         if event.anchor is not None or event.tag is not None:
             raise _NotPlain
-        return _plain_scalar(event.value) if event.implicit[0] else event.value
+        return _plain_scalar(event.value, scalars) if event.implicit[0] else event.value
     if event.anchor is not None or event.tag is not None:
         raise _NotPlain  # anchors, aliases, explicit tags
     if kind is _MappingStart:
@@ -176,30 +194,30 @@ def _node(get: Any, event: Any) -> Any:
         while event.__class__ is not _MappingEnd:
             if event.__class__ is _Scalar and event.implicit[0] and event.value == "<<":
                 raise _NotPlain  # a merge key
-            key = _node(get, event)
+            key = _node(get, event, scalars)
             if isinstance(key, dict | list):
                 raise _NotPlain  # unhashable: the loader's error
-            mapping[key] = _node(get, get())  # a repeated key: the last value wins
+            mapping[key] = _node(get, get(), scalars)  # a repeated key: the last value wins
             event = get()
         return mapping
     if kind is _SequenceStart:
         sequence: list[Any] = []
         event = get()
         while event.__class__ is not _SequenceEnd:
-            sequence.append(_node(get, event))
+            sequence.append(_node(get, event, scalars))
             event = get()
         return sequence
     raise _NotPlain  # an alias
 
 
-def _plain_scalar(value: str) -> Any:
-    """A plain scalar's value: GoYamlLoader's implicit tag, then its constructor."""
+def _plain_scalar(value: str, scalars: _Scalars) -> Any:
+    """A plain scalar's value: the loader's implicit tag, then its constructor."""
     try:
-        return _plain_values[value]
+        return scalars.values[value]
     except KeyError:
         pass
     tag = _STR
-    resolvers = GoYamlLoader.yaml_implicit_resolvers
+    resolvers = scalars.resolvers
     for candidate, pattern in resolvers.get(value[:1], []) + resolvers.get(None, []):
         if pattern.match(value):
             tag = candidate
@@ -207,10 +225,10 @@ def _plain_scalar(value: str) -> Any:
     if tag == _STR:
         result: Any = value
     elif tag in _CONSTRUCTED:
-        result = GoYamlLoader.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+        result = scalars.constructors[tag](scalars.constructor, yaml.ScalarNode(tag, value))
     else:
         raise _NotPlain
-    if len(_plain_values) >= _PLAIN_CACHE_MAX:
-        _plain_values.clear()
-    _plain_values[value] = result
+    if len(scalars.values) >= _PLAIN_CACHE_MAX:
+        scalars.values.clear()
+    scalars.values[value] = result
     return result

@@ -26,6 +26,7 @@ import yaml
 
 from gitops_gen.errors import InputError
 from gitops_gen.forkpool import map_forked
+from gitops_gen.goyaml import load_all
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import (
     CONFIG_FILE,
@@ -168,7 +169,7 @@ def fleet_context(specs: Iterable[CustomerSpec]) -> list[dict[str, Any]]:
 def _parse_rendered(text: str, where: str, path: str) -> list[Any]:
     """The documents `text` holds: YAML mappings, or none at all (no file is written)."""
     try:
-        docs = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+        docs = [d for d in load_all(text, yaml.CSafeLoader) if d is not None]
     except yaml.YAMLError as exc:
         raise InputError(f"{where}: renders invalid YAML for {path}: {exc}") from None
     if not all(isinstance(d, dict) for d in docs):
