@@ -28,7 +28,8 @@ from gitops_gen.platform import Platform
 from gitops_gen.policy.objects import ingress_hosts
 from gitops_gen.reporters import ordered
 from gitops_gen.runmemo import base_customers, run_memo
-from gitops_gen.treestat import TreeStat, tree_stat
+from gitops_gen.treestat import TreeStat, tree_of_json, tree_stat
+from gitops_gen.treestat import tree_json as _tree_json
 from gitops_gen.validatereport import Earlier, Report, ValidateOptions
 
 # Rules whose findings on a customer depend on other customers' objects, not only names
@@ -53,12 +54,15 @@ def remembered_validate(platform: Platform, options: ValidateOptions,
     earlier = memo.load()
     report = None
     try:
-        if earlier is not None and _tree_of(earlier) == tree:
+        changed = tree.changed_customers(_tree_of(earlier), platform.root) if earlier else None
+        if earlier is not None and changed == set():
             report = _replay(earlier)
             report.timings["memo"] = time.perf_counter() - start
+            if tree.racy != _tree_of(earlier).racy:  # settled since: stats alone do now
+                memo.save({**earlier, "tree": _tree_json(tree)})
             return report
-        if earlier is not None:
-            report = _revalidate(platform, options, validate, tree, earlier)
+        if earlier is not None and changed:
+            report = _revalidate(platform, options, validate, tree, earlier, changed)
     except (KeyError, TypeError, ValueError, AttributeError):
         report = None  # a record of another shape: as if there were none
     if report is None:
@@ -85,9 +89,8 @@ def fleet_stand_ins(manifests: Sequence[Manifest]) -> list[Manifest]:
 
 
 def _revalidate(platform: Platform, options: ValidateOptions, validate: PartialValidate,
-                tree: TreeStat, earlier: dict[str, Any]) -> Report | None:
-    changed = tree.changed_customers(_tree_of(earlier))
-    if not changed or len(changed) > _MOST * len(tree.customers):
+                tree: TreeStat, earlier: dict[str, Any], changed: set[str]) -> Report | None:
+    if len(changed) > _MOST * len(tree.customers):
         return None
     others = {c: [Manifest(c, obj, source) for source, obj in items]
               for c, items in earlier["fleet"].items() if c not in changed and c}
@@ -118,7 +121,7 @@ def _replay(earlier: dict[str, Any]) -> Report:
 
 
 def _record(tree: TreeStat, report: Report) -> dict[str, Any]:
-    return {"tree": {"shared": tree.shared, "customers": tree.customers},
+    return {"tree": _tree_json(tree),
             "findings": [_finding_json(f) for f in report.findings],
             "customers": report.customers, "objects": report.objects,
             "checks": report.checks, "applications": report.build.applications,
@@ -128,8 +131,7 @@ def _record(tree: TreeStat, report: Report) -> dict[str, Any]:
 
 
 def _tree_of(record: dict[str, Any]) -> TreeStat:
-    tree = record["tree"]
-    return TreeStat(tree["shared"], dict(tree["customers"]))
+    return tree_of_json(record["tree"])
 
 
 def _finding_json(finding: Finding) -> list[Any]:

@@ -13,11 +13,13 @@ import json
 import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from gitops_gen import treestat
+from gitops_gen.platform import load_platform
 from tests.conftest import CliResult, cli, git
 
 VALUES = "gitops/apps/customer-{}/values.yaml"
@@ -120,15 +122,28 @@ def test_an_edit_hidden_from_size_and_mtime_is_still_found(settled: Path) -> Non
     assert report(warm) == report(validate(fleet, "--no-cache"))
 
 
-def test_files_changed_within_the_racy_window_are_told_by_content(tmp_path: Path) -> None:
+def test_files_changed_within_the_racy_window_are_told_by_content(platform: Path) -> None:
     """On a file system with coarse timestamps an edit right after a run can keep every
-    stat: files that recent are identified by their bytes as well."""
-    (tmp_path / "values.yaml").write_text("replicas: 1\n")
-    digest = hashlib.sha256(b"replicas: 1\n").hexdigest()
-    recent = dict(treestat._entries(tmp_path, racy_from_ns=0))
-    settled = dict(treestat._entries(tmp_path, racy_from_ns=time.time_ns() + 10**12))
-    assert recent["values.yaml"].endswith(f"\0{digest}\n".encode())
-    assert digest.encode() not in settled["values.yaml"]
+    stat: files that recent are identified by their bytes as well, and compared by them."""
+    spec = platform / "customers" / "acme.yaml"
+    spec.write_text("name: acme\n")
+    template = platform / "templates" / "namespace.yaml.j2"
+    template.write_text(template.read_text())
+    now = treestat.tree_stat(load_platform(platform))
+    assert now is not None
+    digest = hashlib.sha256(b"name: acme\n").hexdigest()
+    assert now.racy["customers/acme.yaml"] == ["acme", digest]
+    assert now.changed_customers(now, platform) == set()
+    # the same stats, other bytes (what a coarse clock lets happen): told apart by content
+    for rel in ("customers/acme.yaml", "templates/namespace.yaml.j2"):
+        owner, _ = now.racy[rel]
+        forged = replace(now, racy={**now.racy, rel: [owner, "0" * 64]})
+        assert now.changed_customers(forged, platform) == ({"acme"} if owner else None)
+    # settled files are told by their stats alone
+    time.sleep(treestat.RACY_SECONDS + 0.05)
+    settled = treestat.tree_stat(load_platform(platform))
+    assert settled is not None and "customers/acme.yaml" not in settled.racy
+    assert settled.changed_customers(now, platform) == set()
 
 
 def test_one_customer_changed_is_validated_alone_and_reports_what_a_cold_run_does(

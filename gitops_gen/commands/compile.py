@@ -9,7 +9,7 @@ from gitops_gen.platform import Platform
 from gitops_gen.runmemo import RunMemo, run_memo
 from gitops_gen.spec import check_name
 from gitops_gen.tree import apply
-from gitops_gen.treestat import TreeStat, tree_stat
+from gitops_gen.treestat import TreeStat, tree_json, tree_of_json, tree_stat
 
 
 def run(platform: Platform, console: Console, names: Sequence[str]) -> int:
@@ -23,10 +23,12 @@ def run(platform: Platform, console: Console, names: Sequence[str]) -> int:
     only: list[str] | None = list(names) or None
     if memo is not None and tree is not None:
         earlier = _tree_of(memo)
-        if earlier == tree:
+        changed = tree.changed_customers(earlier, platform.root) if earlier else None
+        if changed == set():
+            if earlier is not None and tree.racy != earlier.racy:
+                memo.save(tree_json(tree))  # settled since: stats alone will do next time
             console.summary(f"compiled {len(tree.customers)} customer(s): 0 written, 0 deleted")
             return 0
-        changed = tree.changed_customers(earlier) if earlier else None
         only = sorted(changed) if changed else None
     from gitops_gen.compiler import plan_compile  # rendering's imports: not for a no-op
 
@@ -37,7 +39,7 @@ def run(platform: Platform, console: Console, names: Sequence[str]) -> int:
     for rel in plan.change.deletes:
         console.detail(f"deleted {rel}")
     if memo is not None and (after := tree_stat(platform)) is not None:
-        memo.save({"shared": after.shared, "customers": after.customers})
+        memo.save(tree_json(after))
     console.summary(
         f"compiled {len(plan.specs) if not names else len(names)} customer(s): "
         f"{len(plan.change.writes)} written, {len(plan.change.deletes)} deleted"
@@ -48,6 +50,6 @@ def run(platform: Platform, console: Console, names: Sequence[str]) -> int:
 def _tree_of(memo: RunMemo) -> TreeStat | None:
     record = memo.load()
     try:
-        return TreeStat(str(record["shared"]), dict(record["customers"])) if record else None
-    except (KeyError, TypeError, ValueError):
+        return tree_of_json(record) if record else None
+    except (AttributeError, KeyError, TypeError, ValueError):
         return None
