@@ -30,10 +30,11 @@ def test_work_runs_in_forked_workers_and_comes_back_in_order() -> None:
     probe = ("import os\nfrom gitops_gen import forkpool\n"
              "out = forkpool.map_forked(lambda i: (i * i, os.getpid()), 500, jobs=2)\n"
              "print([s for s, _ in out] == [i * i for i in range(500)],"
-             " os.getpid() in {p for _, p in out}, len({p for _, p in out}))\n")
+             " os.getpid() in {p for _, p in out}, len({p for _, p in out}) <= 2)\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out == ["True", "False", "2"]
+    # in order; none done here; by at most two workers (one may take every chunk)
+    assert out == ["True", "False", "True"]
 
 
 def test_small_or_single_job_work_runs_here() -> None:
