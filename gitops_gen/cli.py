@@ -171,17 +171,19 @@ def remove(g: Globals, name: str, force: bool, no_commit: bool) -> int:
 
 @command("compile")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Processes checking specs and rendering; 0 = one per core.")
 @writes_tree
 @pass_globals
-def compile_(g: Globals, names: tuple[str, ...]) -> int:
+def compile_(g: Globals, names: tuple[str, ...], jobs: int) -> int:
     """(Re)generate the tree from the specs (all, or those NAMEd).
 
     Writes only files whose content changes and deletes generated files whose spec is
-    gone. Never commits.
+    gone. Never commits. With nothing changed since the last compile it reads no file.
     """
     from gitops_gen.commands import compile as command
 
-    return command.run(g.locked_platform(), g.console, names)
+    return command.run(g.locked_platform(), g.console, names, jobs)
 
 
 @command()
@@ -191,7 +193,7 @@ def compile_(g: Globals, names: tuple[str, ...]) -> int:
               default="auto", show_default=True,
               help="Kubernetes schema validator: kubeconform if on PATH, else embedded.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Parallel builds; 0 = one per core.")
+              help="Parallel builds, spec checks and renders; 0 = one per core.")
 @click.option("--base", default="HEAD", show_default=True, metavar="REV",
               help="Revision the mass-removal check compares with (in CI: the target "
                    "branch, e.g. origin/main).")

@@ -27,21 +27,24 @@ def plan_compile(
     specs: Sequence[CustomerSpec] | None = None,
     only: Sequence[str] | None = None,
     cache: bool = True,
+    jobs: int = 0,
 ) -> CompilePlan:
     """The files for `specs` (default: every spec) and the change that brings the tree there.
 
     With `only`, just those customers are rendered and only their orphans deleted
     (platform-wide files are always rendered: they are cheap and shared). With `cache`,
     specs and customers whose inputs are unchanged since an earlier run are not checked
-    and rendered again (speccache.py, rendercache.py).
+    and rendered again (speccache.py, rendercache.py). `jobs`: processes checking specs
+    and rendering (forkpool.py); 0 = one per core.
     """
     spec_memo = spec_cache(platform) if cache else None
-    all_specs = list(specs) if specs is not None else load_all(platform, cache=spec_memo)
+    all_specs = list(specs) if specs is not None else load_all(platform, cache=spec_memo,
+                                                               jobs=jobs)
     problems = check_unique(all_specs)
     if problems:
         raise InputError("\n".join(problems))
     chosen = [s for s in all_specs if only is None or s.name in only]
-    renderer = Renderer(platform, render_cache(platform) if cache else None)
+    renderer = Renderer(platform, render_cache(platform) if cache else None, jobs)
     # platform-wide files may list every customer (DNS records): render them for all
     wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs))
     if renderer.cache is not None:

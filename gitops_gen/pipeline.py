@@ -43,9 +43,10 @@ def partial_validate(
     report = Report(checks=["spec", "drift", "build"])
     with _stage(report, "specs"):
         specs = load_all(platform, cache=spec_cache(platform) if options.cache else None,
-                         known=earlier.specs if earlier else None)
+                         known=earlier.specs if earlier else None, jobs=options.jobs)
     with _stage(report, "drift"):
-        plan = plan_compile(platform, specs, only=customers, cache=options.cache)
+        plan = plan_compile(platform, specs, only=customers, cache=options.cache,
+                            jobs=options.jobs)
     names = list(customers) if customers is not None else [s.name for s in plan.specs]
     report.customers = names
     with _stage(report, "drift"):

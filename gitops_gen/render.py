@@ -56,6 +56,7 @@ def _finalize(value: Any) -> str:
 class Renderer:
     platform: Platform
     cache: RenderCache | None = None  # rendercache.py: customers rendered before
+    jobs: int = 0  # processes rendering customers (forkpool.py); 0 = one per core
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -104,7 +105,8 @@ class Renderer:
         files = self.render_platform(specs if fleet is None else fleet)
         cached = [self.cache.get(spec) if self.cache is not None else None for spec in specs]
         todo = [spec for spec, hit in zip(specs, cached, strict=True) if hit is None]
-        fresh = iter(map_forked(lambda i: self._render_customer(todo[i]), len(todo)))
+        fresh = iter(map_forked(lambda i: self._render_customer(todo[i]), len(todo),
+                                self.jobs))
         for spec, hit in zip(specs, cached, strict=True):
             if hit is None:
                 hit = next(fresh)

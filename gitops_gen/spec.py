@@ -116,10 +116,12 @@ def parse_spec(platform: Platform, name: str, text: str) -> CustomerSpec:
 
 def load_all(platform: Platform, names: Sequence[str] | None = None,
              cache: SpecCache | None = None,
-             known: Mapping[str, dict[str, Any]] | None = None) -> list[CustomerSpec]:
+             known: Mapping[str, dict[str, Any]] | None = None,
+             jobs: int = 0) -> list[CustomerSpec]:
     """Load every spec (or those named); all problems reported together, then uniqueness.
     With `cache`, specs whose bytes passed before are not checked again (speccache.py).
-    `known`: the checked data of specs known unchanged since (validatememo.py), not read."""
+    `known`: the checked data of specs known unchanged since (validatememo.py), not read.
+    `jobs`: processes checking specs (forkpool.py); 0 = one per core."""
     errors = _misnamed_files(platform) if names is None else []
     names = list(names) if names is not None else platform.customer_names()
     # Specs whose bytes passed before come from the cache here; the others are checked
@@ -141,7 +143,8 @@ def load_all(platform: Platform, names: Sequence[str] | None = None,
             loaded.append(None)
         except InputError as exc:
             loaded.append(exc)
-    checked = map_forked(lambda i: _checked(platform, *unchecked[i][1:]), len(unchecked))
+    checked = map_forked(lambda i: _checked(platform, *unchecked[i][1:]), len(unchecked),
+                         jobs)
     for (index, name, text), outcome in zip(unchecked, checked, strict=True):
         loaded[index] = outcome
         if cache is not None and isinstance(outcome, CustomerSpec):

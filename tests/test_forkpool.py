@@ -63,8 +63,11 @@ def many(platform: Path, cache: Path) -> Path:
     return platform
 
 
-def test_a_forked_compile_writes_what_rendering_one_by_one_gives(many: Path) -> None:
-    result = cli("compile", cwd=many)
+@pytest.mark.parametrize("jobs", [[], ["-j", "2"], ["-j", "1"]], ids=["cores", "two", "one"])
+def test_a_forked_compile_writes_what_rendering_one_by_one_gives(
+    many: Path, jobs: list[str]
+) -> None:
+    result = cli("compile", *jobs, cwd=many)
     assert result.code == 0, result.text
     platform = load_platform(many)
     specs = load_all(platform)  # the cache is bypassed: every spec checked again, here

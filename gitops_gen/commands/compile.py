@@ -12,7 +12,7 @@ from gitops_gen.tree import apply
 from gitops_gen.treestat import TreeStat, tree_json, tree_of_json, tree_stat
 
 
-def run(platform: Platform, console: Console, names: Sequence[str]) -> int:
+def run(platform: Platform, console: Console, names: Sequence[str], jobs: int = 0) -> int:
     for name in names:
         check_name(name)
     # A whole-tree compile remembers the tree it left (runmemo.py): if no file's stats
@@ -32,7 +32,7 @@ def run(platform: Platform, console: Console, names: Sequence[str]) -> int:
         only = sorted(changed) if changed else None
     from gitops_gen.compiler import plan_compile  # rendering's imports: not for a no-op
 
-    plan = plan_compile(platform, only=only)
+    plan = plan_compile(platform, only=only, jobs=jobs)
     apply(platform.root, plan.change)
     for rel in sorted(plan.change.writes):
         console.detail(f"wrote {rel}")
