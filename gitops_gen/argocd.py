@@ -27,20 +27,21 @@ def argocd_objects(
     they are on disk; missing files are skipped, unreadable ones are findings.
 
     Other objects in the tree (a customer overlay's Namespace, say) reach the cluster
-    only through a build, so they are taken as built, not as written. `generated`: what
-    compile writes to these paths; a file holding exactly that, with no mention of Argo
-    CD's API group, is known to be valid YAML without Argo CD objects, and is not parsed
-    (most generated files: values, overlays).
+    only through a build, so they are taken as built, not as written. `generated`: files
+    known to hold exactly these bytes, as compile writes them (the caller has just
+    compared them): not read again, and not parsed unless they mention Argo CD's API
+    group (compile's output is valid YAML; most of it is values and overlays).
     """
     out: list[Manifest] = []
     findings: list[Finding] = []
     for rel, customer in sorted(files, key=lambda item: item[0]):
+        known = generated.get(rel) if generated is not None else None
+        if known is not None and _GROUP_NAME not in known:
+            continue
         path = root / rel
-        if not path.is_file():
+        if known is None and not path.is_file():
             continue
-        data = path.read_bytes()
-        if generated is not None and generated.get(rel) == data and _GROUP_NAME not in data:
-            continue
+        data = known if known is not None else path.read_bytes()
         try:
             docs = goyaml.load_all(data)
         except yaml.YAMLError as exc:

@@ -55,7 +55,11 @@ def partial_validate(
         report.findings.extend(datafile_findings(platform, names))
     store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
     with _stage(report, "build"):
-        builds, generated = _build(platform, plan.wanted, options, report, store.version)
+        # what the drift check just found equal to compile's output need not be read again
+        unchanged = {rel: r.content for rel, r in plan.wanted.items()
+                     if rel not in plan.change.writes}
+        builds, generated = _build(platform, plan.wanted, unchanged, options, report,
+                                   store.version)
     manifests = list(generated)
     for result in builds.values():
         report.findings.extend(result.findings)
@@ -95,13 +99,13 @@ def _stage(report: Report, name: str) -> Iterator[None]:
         report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - start
 
 
-def _build(platform: Platform, wanted: Mapping[str, RenderedFile], options: ValidateOptions,
-           report: Report, kube_version: str) -> tuple[dict[str, BuildResult], list[Manifest]]:
+def _build(platform: Platform, wanted: Mapping[str, RenderedFile],
+           unchanged: Mapping[str, bytes], options: ValidateOptions, report: Report,
+           kube_version: str) -> tuple[dict[str, BuildResult], list[Manifest]]:
     """Every customer app built (or taken from the build cache), and the Argo CD
     objects they were built from."""
     generated, unreadable = argocd_objects(
-        platform.root, ((rel, r.customer) for rel, r in wanted.items()),
-        {rel: r.content for rel, r in wanted.items()})
+        platform.root, ((rel, r.customer) for rel, r in wanted.items()), unchanged)
     report.findings.extend(unreadable)
     apps = applications(generated)
     toolchain = find_toolchain(platform.tools)

@@ -90,7 +90,8 @@ def plan_changes(
         ours |= {root + "-" for root in platform.generated_roots()}  # the roots are ours
         kept = {parent for rel in ours for parent in _parents(rel)}
         their_dirs = {parent for rel in theirs for parent in _parents(rel)} - kept
-    for rel, owner in generated_files(platform, theirs, their_dirs):
+    # a wanted file is no orphan, whoever generated it: its header need not be read
+    for rel, owner in generated_files(platform, theirs | wanted.keys(), their_dirs):
         if rel not in wanted and (owners is None or owner in owners):
             change.deletes.append(rel)
     return change
