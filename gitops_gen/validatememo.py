@@ -54,11 +54,12 @@ def remembered_validate(platform: Platform, options: ValidateOptions,
     earlier = memo.load()
     report = None
     try:
-        changed = tree.changed_customers(_tree_of(earlier), platform.root) if earlier else None
-        if earlier is not None and changed == set():
+        earlier_tree = _tree_of(earlier) if earlier is not None else None
+        changed = tree.changed_customers(earlier_tree, platform.root) if earlier_tree else None
+        if earlier is not None and earlier_tree is not None and changed == set():
             report = _replay(earlier)
             report.timings["memo"] = time.perf_counter() - start
-            if tree.racy != _tree_of(earlier).racy:  # settled since: stats alone do now
+            if tree.racy != earlier_tree.racy:  # settled since: stats alone do now
                 memo.save({**earlier, "tree": _tree_json(tree)})
             return report
         if earlier is not None and changed:
