@@ -13,11 +13,23 @@ from pathlib import Path
 
 import pytest
 
+from gitops_gen.toolchain import Toolchain, find_toolchain
+from tests.tinyrepo import CHART, OVERLAY, write_tree
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Tests replace HOME (see below); the pinned tools stay where setup installed them.
 TOOL_CACHE = os.environ.get("GITOPS_GEN_CACHE") or str(
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitops-gen"
 )
+
+# What `add acme` writes and commits on an `init` platform: its spec and generated files.
+ACME_FILES = [
+    "customers/acme.yaml",
+    "gitops/apps/customer-acme/kustomization.yaml",
+    "gitops/apps/customer-acme/namespace.yaml",
+    "gitops/apps/customer-acme/values.yaml",
+    "gitops/argocd/customer-acme.yaml",
+]
 
 
 @dataclass
@@ -113,6 +125,20 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (root / "tools").symlink_to(Path(TOOL_CACHE) / "tools")
     monkeypatch.setenv("GITOPS_GEN_CACHE", str(root))
     return root / "builds"
+
+
+@pytest.fixture(scope="session")
+def tools() -> Toolchain:
+    """The helm and kustomize the tests build with (PATH, then the pinned cache)."""
+    return find_toolchain({})
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """tests/tinyrepo.py's chart and acme overlay, written to a temp dir."""
+    write_tree(tmp_path / "gitops" / "chart", CHART)
+    write_tree(tmp_path / "gitops" / "apps" / "customer-acme", OVERLAY)
+    return tmp_path
 
 
 @pytest.fixture(autouse=True)

@@ -5,102 +5,15 @@ from __future__ import annotations
 import copy
 import textwrap
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yaml
 
 from gitops_gen.build import GoYamlLoader, build_all, build_customer
 from gitops_gen.model import BuildResult, Manifest
 from gitops_gen.toolchain import Toolchain, find_toolchain
+from tests.tinyrepo import OVERLAY, application, write_tree
 
-REPO_URL = "https://git.example.com/platform/gitops.git"
 KUBE_VERSION = "1.33"
-
-CHART = {
-    "Chart.yaml": "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
-    "values.yaml": "greeting: hello\nreplicas: 1\n",
-    "templates/configmap.yaml": """\
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: {{ .Release.Name }}-config
-        data:
-          greeting: {{ .Values.greeting | quote }}
-          replicas: {{ .Values.replicas | quote }}
-          namespace: {{ .Release.Namespace }}
-          kube: {{ .Capabilities.KubeVersion.Version | quote }}
-        """,
-    "templates/clusterrole.yaml": """\
-        apiVersion: rbac.authorization.k8s.io/v1
-        kind: ClusterRole
-        metadata:
-          name: {{ .Release.Name }}-reader
-        rules: []
-        """,
-}
-
-OVERLAY = {
-    "kustomization.yaml": """\
-        apiVersion: kustomize.config.k8s.io/v1beta1
-        kind: Kustomization
-        namespace: customer-acme
-        resources:
-          - namespace.yaml
-          - quota.yaml
-        """,
-    "namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: customer-acme\n",
-    "quota.yaml": """\
-        apiVersion: v1
-        kind: ResourceQuota
-        metadata:
-          name: quota
-        spec:
-          hard:
-            pods: "10"
-        """,
-    "values.yaml": "greeting: hi from acme\n",
-}
-
-
-@pytest.fixture(scope="session")
-def tools() -> Toolchain:
-    return find_toolchain({})
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    _write_tree(tmp_path / "gitops" / "chart", CHART)
-    _write_tree(tmp_path / "gitops" / "apps" / "customer-acme", OVERLAY)
-    return tmp_path
-
-
-def application(customer: str = "acme", **helm: Any) -> dict[str, Any]:
-    """The multi-source Application gitops-gen generates (docs/architecture.md)."""
-    helm_opts = {
-        "releaseName": customer,
-        "valueFiles": [f"$values/gitops/apps/customer-{customer}/values.yaml"],
-        **helm,
-    }
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": f"customer-{customer}", "namespace": "argocd"},
-        "spec": {
-            "project": "default",
-            "destination": {
-                "server": "https://kubernetes.default.svc",
-                "namespace": f"customer-{customer}",
-            },
-            "sources": [
-                {"repoURL": REPO_URL, "targetRevision": "main", "path": "gitops/chart",
-                 "helm": helm_opts},
-                {"repoURL": REPO_URL, "targetRevision": "main",
-                 "path": f"gitops/apps/customer-{customer}"},
-                {"repoURL": REPO_URL, "targetRevision": "main", "ref": "values"},
-            ],
-        },
-    }  # fmt: skip
 
 
 def test_helm_source_uses_release_name_namespace_and_values_ref(
@@ -220,7 +133,7 @@ def test_list_documents_stand_for_their_items(repo: Path, tools: Toolchain) -> N
 def test_build_all_returns_customers_in_sorted_order(repo: Path, tools: Toolchain) -> None:
     overlay = repo / "gitops" / "apps"
     for name in ("zeta", "beta"):
-        _write_tree(overlay / f"customer-{name}", _overlay_for(name))
+        write_tree(overlay / f"customer-{name}", _overlay_for(name))
     apps = {name: application(name) for name in ("zeta", "acme", "beta")}
     results = build_all(repo, apps, find_toolchain({}), KUBE_VERSION, jobs=3)
     assert list(results) == ["acme", "beta", "zeta"]
@@ -249,10 +162,3 @@ def _overlay_for(customer: str) -> dict[str, str]:
 def _only(result: BuildResult, kind: str) -> Manifest:
     [manifest] = [m for m in result.manifests if m.kind == kind]
     return manifest
-
-
-def _write_tree(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")

@@ -38,7 +38,7 @@ from gitops_gen.procs import run
 from gitops_gen.toolchain import Toolchain, find_toolchain
 from gitops_gen.tree import generated_files
 from tests.conftest import REPO_ROOT
-from tests.test_build import CHART, OVERLAY, _write_tree, application
+from tests.tinyrepo import application
 
 KUBE = "1.37"
 PLATFORMS = [REPO_ROOT, *sorted(p for p in (REPO_ROOT / "examples").iterdir()
@@ -46,19 +46,6 @@ PLATFORMS = [REPO_ROOT, *sorted(p for p in (REPO_ROOT / "examples").iterdir()
 REFERENCE = BuildOptions(batch_kustomize=False, in_process_helm=False)
 Objects = list[dict[str, Any]]
 Canonical = dict[str, list[str]]
-
-
-@pytest.fixture(scope="module")
-def tools() -> Toolchain:
-    return find_toolchain({})
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """test_build's chart and acme overlay."""
-    _write_tree(tmp_path / "gitops" / "chart", CHART)
-    _write_tree(tmp_path / "gitops" / "apps" / "customer-acme", OVERLAY)
-    return tmp_path
 
 
 def canonical(results: dict[str, BuildResult]) -> dict[str, list[str]]:

@@ -19,16 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, commit_count, commit_files, git, tree_state
+from tests.conftest import ACME_FILES, cli, commit_count, commit_files, git, tree_state
 
 KILL_AFTER = "GITOPS_GEN_TEST_KILL_AFTER_WRITES"
-ACME_FILES = [
-    "customers/acme.yaml",
-    "gitops/apps/customer-acme/kustomization.yaml",
-    "gitops/apps/customer-acme/namespace.yaml",
-    "gitops/apps/customer-acme/values.yaml",
-    "gitops/argocd/customer-acme.yaml",
-]
 
 
 def files_of(root: Path) -> dict[str, bytes]:

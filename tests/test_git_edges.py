@@ -6,15 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.conftest import cli, commit_count, commit_files, git, tree_state
+from tests.conftest import ACME_FILES, cli, commit_count, commit_files, git, tree_state
 
-ACME_FILES = [
-    "customers/acme.yaml",
-    "gitops/apps/customer-acme/kustomization.yaml",
-    "gitops/apps/customer-acme/namespace.yaml",
-    "gitops/apps/customer-acme/values.yaml",
-    "gitops/argocd/customer-acme.yaml",
-]
 REJECTING_HOOK = "#!/bin/sh\necho 'change-freeze: no commits until Monday' >&2\nexit 1\n"
 
 

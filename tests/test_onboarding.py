@@ -7,15 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import cli, commit_count, commit_files, git, tree_state
-
-ACME_FILES = [
-    "customers/acme.yaml",
-    "gitops/apps/customer-acme/kustomization.yaml",
-    "gitops/apps/customer-acme/namespace.yaml",
-    "gitops/apps/customer-acme/values.yaml",
-    "gitops/argocd/customer-acme.yaml",
-]
+from tests.conftest import ACME_FILES, cli, commit_count, commit_files, git, tree_state
 
 
 def test_add_makes_one_commit_with_exactly_spec_and_generated_files(platform: Path) -> None:
