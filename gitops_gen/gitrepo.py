@@ -7,6 +7,8 @@ a failed commit (a hook said no, no identity) leaves the index as it was.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,10 +49,10 @@ class GitRepo:
         """Those of `paths` with uncommitted changes (staged, unstaged or untracked)."""
         if not paths:
             return []
-        out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all",
-                                   "--", *self._spec(paths))
-        entries = [e[3:] for e in out.split("\0") if len(e) > 3]
-        return sorted(e.removeprefix(self.prefix) for e in entries if e.startswith(self.prefix))
+        wanted = set(self._spec(paths))
+        out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--",
+                        *_covering(sorted(wanted)))
+        return sorted(p.removeprefix(self.prefix) for p in _status_paths(out) if p in wanted)
 
     def is_detached(self) -> bool:
         """HEAD names a commit, not a branch: a commit made now is on no branch."""
@@ -61,23 +63,76 @@ class GitRepo:
         return bool(self.repo.git.ls_files("--", *self._spec([path])).strip())
 
     def commit_paths(self, paths: Sequence[str], message: str, identity: Identity) -> str:
-        """Commit exactly `paths` (added, changed or deleted); returns the new sha."""
-        env = _identity_env(self.repo, identity)
+        """Commit exactly the files `paths` (added, changed or deleted); the new sha.
+
+        As `git commit --only -- PATHS` does, the commit is made (hooks and all) from a
+        temporary index: the real one with every other staged change taken back to HEAD,
+        and `paths` staged. Only once it succeeded are `paths` staged in the real index
+        too, so a failed commit leaves the index as it was. Paths go to git on standard
+        input, never as pathspecs: git matches every file of the tree against every
+        pathspec, which took 40 s for a 9,000-file commit in a 10,000-customer tree.
+        """
+        names = self._spec(paths)
         try:
-            self.repo.git.add("-A", "--", *self._spec(paths))
-            self.repo.git.commit("-q", "-m", message, "--only", "--", *self._spec(paths),
-                                 env=env)
+            with tempfile.TemporaryDirectory(prefix="gitops-gen-index-") as tmp:
+                index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+                self._index_with_only(names, index["GIT_INDEX_FILE"])
+                self._stage(names, index)
+                self._git("commit", "-q", "-m", message,
+                          env={**index, **_identity_env(self.repo, identity)})
         except git.GitCommandError as exc:
-            self._unstage(paths)
             raise InputError(f"git commit failed, nothing committed:\n{_git_error(exc)}") from None
+        self._stage(names)
         return str(self.repo.head.commit.hexsha)
 
-    def _unstage(self, paths: Sequence[str]) -> None:
-        if self.has_commits():
-            self.repo.git.reset("-q", "HEAD", "--", *self._spec(paths))
-        else:
-            self.repo.git.rm("--cached", "-r", "-q", "--ignore-unmatch", "--",
-                             *self._spec(paths))
+    def files_in(self, folder: str) -> list[str]:
+        """The files under `folder` (platform-relative) that `git add` would take: tracked
+        ones and untracked ones not ignored."""
+        out = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                        "--", self.prefix + folder)
+        return sorted({name.removeprefix(self.prefix) for name in out.split("\0") if name})
+
+    def _index_with_only(self, names: Sequence[str], index: str) -> None:
+        """Write to `index` the real index with the staged changes of all files but
+        `names` taken back to HEAD: what a commit of `names` alone starts from. Copied,
+        not read from HEAD's tree, so entries keep their stat data and the commit need not
+        read and hash every file of the tree again to refresh them."""
+        if not self.has_commits():
+            return  # an empty index: nothing else can go into the first commit
+        real = Path(self._git("rev-parse", "--path-format=absolute", "--git-path", "index")
+                    .strip())
+        real = Path(os.environ.get("GIT_INDEX_FILE") or real)
+        if not real.is_file():
+            return
+        shutil.copyfile(real, index)
+        env = {"GIT_INDEX_FILE": index}
+        ours = set(names)
+        staged = self._git("diff-index", "--cached", "-z", "--no-renames", "HEAD", env=env)
+        fields = staged.split("\0")
+        back = []
+        for info, name in zip(fields[0::2], fields[1::2], strict=False):
+            if name in ours or not info.startswith(":"):
+                continue
+            old_mode, _, old_sha, _, status = info[1:].split(" ")
+            # added since HEAD: mode 0 removes the entry; else HEAD's mode and blob
+            back.append(f"{'0' if status == 'A' else old_mode} {old_sha}\t{name}\0")
+        if back:
+            self._git("update-index", "-z", "--index-info", env=env, input="".join(back))
+
+    def _stage(self, names: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        """`git add -A` of exactly the files `names`: changed, new or deleted."""
+        self._git("update-index", "--add", "--remove", "-z", "--stdin", env=env,
+                  input="".join(f"{name}\0" for name in names))
+
+    def _git(self, *args: str, env: Mapping[str, str] | None = None,
+             input: str | None = None) -> str:
+        """Run git in the repository; its standard output. Raises GitCommandError."""
+        proc = subprocess.run(["git", *args], cwd=self.repo.working_tree_dir,
+                              env={**os.environ, **(env or {})}, input=input,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise git.GitCommandError(["git", *args], proc.returncode, proc.stderr, proc.stdout)
+        return proc.stdout
 
     def commit_of(self, rev: str) -> str:
         """The sha of the commit `rev` names (branch, tag, `origin/main`, `HEAD~2`, sha)."""
@@ -274,3 +329,30 @@ def _git_error(exc: git.GitCommandError) -> str:
     text = (str(exc.stderr or "") + "\n" + str(exc.stdout or "")).strip()
     text = text.removeprefix("stderr: ").strip("'\n ")
     return "\n".join("  " + line for line in text.splitlines()[-20:]) or f"  {exc}"
+
+
+def _covering(paths: Sequence[str], most: int = 64) -> list[str]:
+    """At most `most` pathspecs covering `paths`: the paths themselves when few, else
+    their parent directories, level by level (git matches every file against every
+    pathspec: 40,000 of them took 38 s in a 10,000-customer tree, their 3 parents 0.3 s)."""
+    covering = set(paths)
+    while len(covering) > most:
+        parents = {p.rsplit("/", 1)[0] if "/" in p else p for p in covering}
+        if parents == covering:
+            break
+        covering = parents
+    return sorted(covering)
+
+
+def _status_paths(porcelain_z: str) -> list[str]:
+    """Every path `git status --porcelain=v1 -z` names, the source of a rename or copy
+    (which follows its entry) included."""
+    fields = iter(porcelain_z.split("\0"))
+    paths = []
+    for entry in fields:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            paths.append(next(fields, ""))
+    return paths

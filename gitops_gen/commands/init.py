@@ -35,7 +35,8 @@ def run(console: Console, directory: Path, platform_name: str | None, domain: st
     if created_repo and not no_commit:
         repo = open_repo(directory)
         assert repo is not None
-        sha = repo.commit_paths(["."], "Scaffold platform with gitops-gen", identity(platform))
+        sha = repo.commit_paths(repo.files_in("."), "Scaffold platform with gitops-gen",
+                               identity(platform))
     console.summary(
         f"initialised platform {platform.name} in {directory}"
         + (f", commit {sha}" if sha else "")
