@@ -18,6 +18,10 @@ import git
 
 from gitops_gen.errors import InputError
 
+# Commits of this many files or more have their objects packed ahead (`_pack_ahead`);
+# git itself leaves fewer than fast-import's unpackLimit (100) loose anyway.
+PACK_AHEAD_FROM = 100
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -77,6 +81,7 @@ class GitRepo:
             with tempfile.TemporaryDirectory(prefix="gitops-gen-index-") as tmp:
                 index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
                 self._index_with_only(names, index["GIT_INDEX_FILE"])
+                self._pack_ahead(names)
                 self._stage(names, index)
                 self._git("commit", "-q", "-m", message,
                           env={**index, **_identity_env(self.repo, identity)})
@@ -84,6 +89,38 @@ class GitRepo:
             raise InputError(f"git commit failed, nothing committed:\n{_git_error(exc)}") from None
         self._stage(names)
         return str(self.repo.head.commit.hexsha)
+
+    def _pack_ahead(self, names: Sequence[str]) -> None:
+        """Put the blobs and trees a commit of `names` will hold into one pack first.
+
+        `git commit` writes each new object as a file of its own: a bump of 9,000
+        customers, 9,000 blobs and 9,000 trees, 18,000 files (seconds on a busy disk, and
+        then `gc --auto` repacking them). `git fast-import` writes the same objects into
+        one pack (on a throw-away ref, removed again), and the commit that follows finds
+        them there. Only ever a shortcut: the commit is made from the index as always, and
+        writes whatever this did not provide (a file a filter converts, say)."""
+        if len(names) < PACK_AHEAD_FROM or not self.has_commits():
+            return
+        top = Path(self.repo.working_tree_dir or ".")
+        ref = "refs/gitops-gen/pack-ahead"
+        stream = [b"commit %s\ncommitter gitops-gen <> 0 +0000\ndata 0\nfrom %s\n"
+                  % (ref.encode(), self.repo.head.commit.hexsha.encode())]
+        for name in names:
+            if "\n" in name or name.startswith('"'):
+                continue  # would need fast-import's quoting; the commit writes it
+            path, raw = top / name, name.encode()
+            if path.is_symlink() or (path.exists() and not path.is_file()):
+                continue
+            if not path.exists():
+                stream.append(b"D %s\n" % raw)
+                continue
+            content = path.read_bytes()
+            mode = b"100755" if os.access(path, os.X_OK) else b"100644"
+            stream.append(b"M %s inline %s\ndata %d\n%s\n" % (mode, raw, len(content), content))
+        proc = subprocess.run(["git", "fast-import", "--quiet"], cwd=top, input=b"".join(stream),
+                              capture_output=True)
+        if proc.returncode == 0:
+            subprocess.run(["git", "update-ref", "-d", ref], cwd=top, capture_output=True)
 
     def files_in(self, folder: str) -> list[str]:
         """The files under `folder` (platform-relative) that `git add` would take: tracked

@@ -13,7 +13,7 @@ from gitops_gen.gitrepo import GitRepo, Identity, open_repo
 from tests.conftest import commit_files, git, tree_state
 
 BOT = Identity("gitops-gen", "gitops-gen@users.noreply.invalid")
-FILES = [f"apps/c{i:03d}/values.yaml" for i in range(100)]  # more than pathspecs allowed
+FILES = [f"apps/c{i:03d}/values.yaml" for i in range(120)]  # more than pathspecs allowed
 
 
 @pytest.fixture
@@ -52,20 +52,40 @@ def test_dirty_paths_finds_each_kind_of_change_among_many(many: Path) -> None:
 
 
 def test_a_commit_of_many_files_holds_exactly_them(many: Path) -> None:
-    for rel in FILES[:90]:
-        (many / rel).write_text("bumped\n")
-    (many / FILES[95]).unlink()
+    for rel in FILES[:110]:
+        (many / rel).write_text(f"bumped {rel}\n")
+    (many / FILES[1]).chmod(0o755)
+    (many / FILES[115]).unlink()
     (many / "apps/new/values.yaml").parent.mkdir()
     (many / "apps/new/values.yaml").write_text("new\n")
-    (many / FILES[99]).write_text("changed, but not committed by us\n")
-    asked = [*FILES[:90], FILES[95], "apps/new/values.yaml"]
+    (many / FILES[119]).write_text("changed, but not committed by us\n")
+    asked = [*FILES[:110], FILES[115], "apps/new/values.yaml"]
+    git("gc", "-q", "--prune=now", cwd=many)
     sha = repo_at(many).commit_paths(asked, "Bump", BOT)
     assert git("rev-parse", "HEAD", cwd=many).strip() == sha
     assert commit_files(many) == sorted(asked)
-    assert git("show", f"HEAD:{FILES[0]}", cwd=many) == "bumped\n"
-    assert git("status", "--porcelain", cwd=many) == f" M {FILES[99]}\n"  # all else clean
+    assert git("show", f"HEAD:{FILES[0]}", cwd=many) == f"bumped {FILES[0]}\n"
+    assert git("ls-tree", "HEAD", FILES[1], cwd=many).split()[0] == "100755"
+    assert git("status", "--porcelain", cwd=many) == f" M {FILES[119]}\n"  # all else clean
+    # its blobs and trees went into a pack ahead of it: one loose object, the commit
+    assert "count: 1\n" in git("count-objects", "-v", cwd=many)
+    assert git("for-each-ref", "refs/gitops-gen", cwd=many) == ""
+    assert git("fsck", "--no-dangling", cwd=many) == ""
     assert git("log", "-1", "--format=%an <%ae>|%s", cwd=many).strip() == (
         "gitops-gen <gitops-gen@users.noreply.invalid>|Bump")
+
+
+def test_what_the_pack_ahead_leaves_out_is_committed_all_the_same(many: Path) -> None:
+    for rel in FILES:
+        (many / rel).write_text(f"bumped {rel}\n")
+    (many / "apps/link.yaml").symlink_to("c000/values.yaml")  # left to git
+    (many / "apps/odd\nname.yaml").write_text("a newline in its name\n")
+    asked = [*FILES, "apps/link.yaml", "apps/odd\nname.yaml"]
+    repo_at(many).commit_paths(asked, "Bump", BOT)
+    assert git("ls-tree", "HEAD", "apps/link.yaml", cwd=many).split()[0] == "120000"
+    assert git("show", "HEAD:apps/odd\nname.yaml", cwd=many) == "a newline in its name\n"
+    assert git("status", "--porcelain", cwd=many) == ""
+    assert git("fsck", "--no-dangling", cwd=many) == ""
 
 
 def test_other_staged_changes_stay_staged_and_out_of_the_commit(many: Path) -> None:
@@ -89,7 +109,7 @@ def test_a_rejected_commit_leaves_index_and_history_as_they_were(many: Path) -> 
         (many / rel).write_text("bumped\n")
     git("add", FILES[0], cwd=many)  # one of ours staged by hand beforehand
     state = tree_state(many)
-    with pytest.raises(InputError, match="(?s)git commit failed, nothing committed.*frozen"):
+    with pytest.raises(InputError, match=r"(?s)git commit failed, nothing committed.*frozen"):
         repo_at(many).commit_paths(FILES, "Bump", BOT)
     assert tree_state(many) == state
 
