@@ -231,10 +231,13 @@ def validate(g: Globals, output: str, backend: str, jobs: int, base: str, cache:
               help="Push the commit to the branch's upstream; replay and retry if it moved.")
 @click.option("--retries", type=click.IntRange(0, 20), default=None,
               help="Replays after a rejected push (default: git.pushRetries, else 3).")
+@click.option("--timings", is_flag=True,
+              help="Print the time of each stage (plan, compile, write, validate and its "
+                   "stages, commit) to stderr.")
 @writes_tree
 @pass_globals
 def bump_image(g: Globals, tag: str, customers: tuple[str, ...], no_commit: bool, push: bool,
-               retries: int | None) -> int:
+               retries: int | None, timings: bool) -> int:
     """Roll customers to image TAG: all unpinned ones, or those named with --customer.
 
     TAG is an OCI tag (`1.4.2`, `abc123`) or a `sha256:` digest; `latest` is refused.
@@ -242,12 +245,18 @@ def bump_image(g: Globals, tag: str, customers: tuple[str, ...], no_commit: bool
     recompiles, validates and commits once. A tag already in place: nothing to do.
     """
     from gitops_gen.commands import bump as command
+    from gitops_gen.stagetimes import StageTimes
     from gitops_gen.validate import validator_for_commands
 
     platform = g.locked_platform()
     configured = (platform.config.get("git") or {}).get("pushRetries", 3)
-    return command.run(platform, g.console, tag, customers, no_commit, push,
-                       configured if retries is None else retries, validator_for_commands)
+    times = StageTimes()
+    code = command.run(platform, g.console, tag, customers, no_commit, push,
+                       configured if retries is None else retries, validator_for_commands,
+                       times)
+    if timings:
+        print(times.text(), file=g.console.err)
+    return code
 
 
 @command("list")

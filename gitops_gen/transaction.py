@@ -14,6 +14,7 @@ from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import GitRepo, Identity, require_repo
 from gitops_gen.model import Finding
 from gitops_gen.platform import Platform
+from gitops_gen.stagetimes import StageTimes
 from gitops_gen.tree import TreeChange, apply
 
 Validate = Callable[[], list[Finding]]
@@ -49,21 +50,27 @@ def commit_change(
     validate: Validate,
     no_commit: bool,
     owned: Sequence[str] = (),
+    times: StageTimes | None = None,
 ) -> Outcome:
     """`owned`: the generated files of the customers the change is about. The plan leaves
     out a file that already holds what it should be; if it differs from HEAD (an
     interrupted run wrote or deleted it), a commit without it would be half the change,
-    so such a file is refused like one the change would overwrite."""
+    so such a file is refused like one the change would overwrite. `times`: where the
+    stages (write, validate, commit) say how long they took."""
+    times = times or StageTimes()
     repo = None if no_commit else require_repo(platform.root)
-    if repo is not None:
-        _refuse_dirty(repo, sorted({*change.paths, *owned}))
-    snapshot = apply(platform.root, change)
+    with times.stage("write"):
+        if repo is not None:
+            _refuse_dirty(repo, sorted({*change.paths, *owned}))
+        snapshot = apply(platform.root, change)
     try:
-        findings = validate()
+        with times.stage("validate"):
+            findings = validate()
         if findings:
             snapshot.restore()
             return Outcome(change.paths, findings=findings)
-        sha = repo.commit_paths(change.paths, message, identity(platform)) if repo else None
+        with times.stage("commit"):
+            sha = repo.commit_paths(change.paths, message, identity(platform)) if repo else None
     except BaseException:
         # InputError, a crash or Ctrl-C: whatever happened, the tree goes back
         snapshot.restore()

@@ -8,9 +8,12 @@ raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
+from gitops_gen.model import Finding
 from gitops_gen.platform import Platform, load_platform
+from gitops_gen.stagetimes import StageTimes
 from gitops_gen.transaction import Validate
 from gitops_gen.validatememo import remembered_validate
 from gitops_gen.validatereport import Earlier
@@ -43,10 +46,21 @@ def _stages(platform: Platform, customers: Sequence[str] | None, options: Valida
     return partial_validate(platform, customers, options, earlier)
 
 
-ValidateFactory = Callable[[Platform, Sequence[str] | None], Validate]
+class ValidateFactory(Protocol):
+    """The check a command runs before it commits (`validator_for_commands`; tests may
+    give another)."""
+
+    def __call__(self, platform: Platform, customers: Sequence[str] | None,
+                 times: StageTimes | None = None) -> Validate: ...
 
 
-def validator_for_commands(platform: Platform, customers: Sequence[str] | None) -> Validate:
+def validator_for_commands(platform: Platform, customers: Sequence[str] | None,
+                           times: StageTimes | None = None) -> Validate:
     """What add/remove/bump-image run before they commit: the tree as now written,
-    gitops-gen.yaml included (bump-image changes it)."""
-    return lambda: validate_tree(load_platform(platform.root), customers).findings
+    gitops-gen.yaml included (bump-image changes it). Its stages go to `times`."""
+    def validate() -> list[Finding]:
+        report = validate_tree(load_platform(platform.root), customers)
+        if times is not None:
+            times.inner["validate"] = report.timings
+        return report.findings
+    return validate

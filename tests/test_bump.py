@@ -53,6 +53,19 @@ def test_bump_moves_unpinned_customers_in_one_commit(fleet: Path) -> None:
         "Bump image to 1.4.2 for acme, initech"
 
 
+def test_timings_name_every_stage_on_stderr_only(fleet: Path) -> None:
+    plain = cli("bump-image", "1.4.2", "--no-commit", cwd=fleet)
+    git("checkout", "-q", "--", ".", cwd=fleet)
+    timed = cli("bump-image", "1.4.2", "--timings", cwd=fleet)
+    assert (plain.code, timed.code) == (0, 0), timed.text
+    assert timed.out.split(":")[0] == plain.out.split(":")[0]  # the same summary
+    stages = [line.split()[0] for line in timed.err.splitlines()]
+    assert stages == ["plan", "compile", "write", "validate", "commit", "total"], timed.err
+    validate_line = next(line for line in timed.err.splitlines() if line.startswith("validate"))
+    assert all(f"{stage} " in validate_line for stage in ("specs", "drift", "build", "policy"))
+    assert "--timings" in cli("bump-image", "--help", cwd=fleet).out
+
+
 def test_bump_changes_only_tag_lines_and_keeps_comments(fleet: Path) -> None:
     assert cli("bump-image", "1.4.2", cwd=fleet).code == 0
     spec = (fleet / "customers/initech.yaml").read_text()

@@ -22,6 +22,7 @@ from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_f
 from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
 from gitops_gen.speccache import spec_cache
 from gitops_gen.specedit import set_scalar
+from gitops_gen.stagetimes import StageTimes
 from gitops_gen.transaction import Outcome, commit_change
 from gitops_gen.tree import TreeChange
 from gitops_gen.validate import ValidateFactory
@@ -53,21 +54,24 @@ def run(
     push: bool,
     retries: int,
     validator: ValidateFactory,
+    times: StageTimes | None = None,
 ) -> int:
     check_tag(tag)
+    times = times or StageTimes()
     for name in customers:
         check_name(name)
     if push and no_commit:
         raise InputError("--push needs a commit to push; drop --no-commit")
     git_ops = GitOps(require_repo(platform.root)) if push else None
     upstream = git_ops.upstream() if git_ops else None
-    bump = plan_bump(platform, tag, customers)
+    with times.stage("plan"):
+        bump = plan_bump(platform, tag, customers)
     if not bump.edits:
         console.summary(f"nothing to do: every targeted customer already runs {tag}")
         return 0
     for name in bump.pinned_moved:
         console.warn(f"{name} is pinned; moved to {tag} because it was named (still pinned)")
-    outcome = _commit(platform, bump, no_commit, validator)
+    outcome = _commit(platform, bump, no_commit, validator, times)
     if not outcome.ok:
         return _refused(console, outcome)
     if git_ops is None or upstream is None:
@@ -116,10 +120,12 @@ def _tag_of(platform: Platform, spec: CustomerSpec) -> str:
 
 
 def _commit(platform: Platform, bump: Bump, no_commit: bool,
-            validator: ValidateFactory) -> Outcome:
-    change, changed = compile_with(platform, {rel: new for rel, (_, new) in bump.edits.items()})
-    return commit_change(platform, change, bump.message, validator(platform, changed), no_commit,
-                         owned(platform, bump))
+            validator: ValidateFactory, times: StageTimes) -> Outcome:
+    with times.stage("compile"):
+        change, changed = compile_with(platform, {rel: new for rel, (_, new) in
+                                                  bump.edits.items()})
+    return commit_change(platform, change, bump.message, validator(platform, changed, times),
+                         no_commit, owned(platform, bump), times)
 
 
 def owned(platform: Platform, bump: Bump) -> list[str]:
