@@ -63,12 +63,25 @@ class InputDigests:
                     paths |= _source_paths(self._inside, app.obj)
             digest = hashlib.sha256()
             digest.update(_json([self.kube_version, [m.obj for m in objects]]).encode())
-            for path in sorted(self._closure(paths)):
-                digest.update(f"\0{path.relative_to(self.root).as_posix()}\0".encode())
-                digest.update(self._content_of(path).encode())
+            self._add_contents(digest, self._closure(paths))
         except _Unknown:
             return None
         return digest.hexdigest()
+
+    def reach_digest(self, path: Path) -> str | None:
+        """The digest of `path` and everything its kustomizations and charts reach (names
+        and bytes), whoever builds it. None: cannot tell, rebuild."""
+        try:
+            digest = hashlib.sha256()
+            self._add_contents(digest, self._closure({self._inside(path)}))
+        except _Unknown:
+            return None
+        return digest.hexdigest()
+
+    def _add_contents(self, digest: Any, paths: set[Path]) -> None:
+        for path in sorted(paths):
+            digest.update(f"\0{path.relative_to(self.root).as_posix()}\0".encode())
+            digest.update(self._content_of(path).encode())
 
     def closure_of(self, path: Path) -> set[Path] | None:
         """`path` and everything its kustomizations and charts reach; None: cannot tell."""

@@ -56,6 +56,7 @@ from gitops_gen.helm_inprocess import (
 )
 from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
+from gitops_gen.overlaycache import OverlayCache
 from gitops_gen.procs import ToolFailed, run
 from gitops_gen.toolchain import Toolchain
 
@@ -119,6 +120,7 @@ class BuildStats:
     cached: int = 0  # taken from the build cache
     built: int = 0  # built now (helm/kustomize, or the in-process helm)
     batched_overlays: int = 0  # kustomize overlays built in a batch
+    cached_overlays: int = 0  # kustomize overlays taken from the cache (overlaycache.py)
     in_process_helm: int = 0  # helm sources rendered in-process
     values_checked_here: int = 0  # of those, values.schema.json checked by ValuesSchema
     worker_processes: int = 0  # processes the in-process helm rendered in
@@ -191,13 +193,18 @@ def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: T
     if prerendered is not None:
         prerendered.flush()
         options.stats.worker_processes = jobs
-    batchable = _batchable_overlays(overlays, digests) if options.batch_kustomize else []
+    overlay_cache = OverlayCache(options.cache, digests, toolchain.versions) if (
+        options.cache and overlays) else None
+    kept = {overlay: objects for overlay in sorted(overlays) if overlay_cache
+            and (objects := overlay_cache.get(overlay)) is not None}
+    batchable = _batchable_overlays(overlays - kept.keys(), digests) if (
+        options.batch_kustomize) else []
     # Threads wait on helm/kustomize subprocesses, on the in-process helm (which renders
     # outside the GIL, but parsing its output holds it) and on the worker processes that
     # render and parse for a large build. The kustomize batch runs beside the helm renders.
     with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
         batch = side.submit(build_overlays, batchable, toolchain.kustomize_cmd, jobs)
-        engines = _Engines(_Batch(set(batchable), batch), helm, prerendered)
+        engines = _Engines(_Batch(set(batchable), batch, kept), helm, prerendered)
         built = pool.map(lambda i: build_customer(repo_root, builds[i][0], builds[i][1].obj,
                                                   toolchain, kube_version, builds[i][1].source,
                                                   engines), todo)
@@ -208,7 +215,11 @@ def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: T
                 options.cache.put(builds[i][0], key, fresh)
             if options.progress:
                 options.progress(done, len(todo))
-        options.stats.batched_overlays = len(batch.result())
+        batched = batch.result()
+    if overlay_cache is not None:
+        for overlay, objects in batched.items():  # untouched: builds took deep copies
+            overlay_cache.put(overlay, objects)
+    options.stats.batched_overlays, options.stats.cached_overlays = len(batched), len(kept)
     options.stats.built = len(todo)
     options.stats.in_process_helm = helm.used if helm else 0
     options.stats.values_checked_here = (helm.schema_checked if helm else 0) + (
@@ -307,9 +318,13 @@ class _Batch:
 
     overlays: set[Path]
     built: Future[dict[Path, list[dict[str, Any]]]] | None = None
+    kept: Mapping[Path, list[dict[str, Any]]] = field(default_factory=dict)  # from the cache
 
     def get(self, overlay: Path) -> list[dict[str, Any]] | None:
-        """The overlay's objects, if it was batched and built; None: build it alone."""
+        """The overlay's objects, if the cache kept them or the batch built them; None:
+        build it alone."""
+        if overlay in self.kept:
+            return self.kept[overlay]
         if overlay not in self.overlays or self.built is None:
             return None
         return self.built.result().get(overlay)

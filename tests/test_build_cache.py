@@ -79,6 +79,44 @@ def test_no_cache_builds_everything(fleet: Path) -> None:
     assert counts == {"applications": 2, "built": 2, "cached": 0}
 
 
+def overlay_counts(result: CliResult) -> tuple[int, int]:
+    """(kustomize overlays built in batches, taken from the cache) of a `--timings` run."""
+    match = re.search(r"(\d+) kustomize overlays built in batches, (\d+) from the cache",
+                      result.err)
+    assert match, result.err
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_a_values_change_takes_the_overlays_from_the_cache(fleet: Path, cache: Path) -> None:
+    """What `bump-image` does to every customer: new Helm values, the same overlays."""
+    first, _ = validate(fleet)
+    assert overlay_counts(first) == (2, 0)
+    template = fleet / TEMPLATE
+    template.write_text(template.read_text().replace("metadata:", "metadata:\n  # x", 1))
+    result, counts = validate(fleet)
+    assert counts == {"applications": 2, "built": 2, "cached": 0}
+    assert overlay_counts(result) == (0, 2)
+    cold, _ = validate(fleet, "--no-cache")
+    assert overlay_counts(cold) == (2, 0)
+    assert (result.code, result.out) == (cold.code, cold.out) == (0, cold.out)
+
+
+def test_an_overlay_edited_after_a_warm_run_is_built_again(fleet: Path, cache: Path) -> None:
+    validate(fleet)
+    namespace = fleet / "gitops/apps/customer-acme/namespace.yaml"
+    namespace.write_text(namespace.read_text().replace(
+        "  labels:", "  labels:\n    team: [not, a, string]", 1))
+    template = fleet / TEMPLATE  # and every app to be rebuilt
+    template.write_text(template.read_text().replace("metadata:", "metadata:\n  # x", 1))
+    result, counts = validate(fleet)
+    # globex's overlay from the cache; acme's built again (alone: a batch takes two)
+    assert counts["built"] == 2 and overlay_counts(result) == (0, 1)
+    built = {(f, c, rule) for f, c, rule in findings(result) if rule != "drift"}
+    assert built and all(c == "acme" for _, c, _ in built), findings(result)
+    cold, _ = validate(fleet, "--no-cache")
+    assert findings(cold) == findings(result)
+
+
 def test_a_chart_broken_after_a_warm_run_is_found(fleet: Path) -> None:
     validate(fleet)
     template = fleet / TEMPLATE

@@ -29,7 +29,8 @@ def timings_text(report: Report) -> str:
     stats = report.build
     lines.append(f"build: {stats.applications} Applications, {stats.built} built, "
                  f"{stats.cached} from the cache; {stats.batched_overlays} kustomize "
-                 f"overlays built in batches, {stats.in_process_helm} helm sources "
+                 f"overlays built in batches, {stats.cached_overlays} from the cache, "
+                 f"{stats.in_process_helm} helm sources "
                  f"rendered in-process ({stats.values_checked_here} with values.schema.json "
                  f"checked here), in {stats.worker_processes or 'no'} worker processes")
     return "\n".join(lines)
