@@ -34,6 +34,7 @@ import yaml
 from gitops_gen import goyaml
 from gitops_gen.argocd import APPLICATION_KIND
 from gitops_gen.model import Manifest
+from gitops_gen.resolver import Resolver
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -234,24 +235,13 @@ class _Inside:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._directories: dict[Path, Path] = {}
+        self._resolver = Resolver()
 
     def __call__(self, path: Path) -> Path:
-        resolved = self._resolve(path)
+        resolved = self._resolver.resolve(path)
         if not resolved.is_relative_to(self.root):
             raise _Unknown(path)
         return resolved
-
-    def _resolve(self, path: Path) -> Path:
-        # `Path.resolve` costs an lstat per component, and every customer's files sit in
-        # the same few directories: each directory is resolved once, then one lstat.
-        if not path.is_absolute() or ".." in path.parts:
-            return path.resolve()
-        parent = self._directories.get(path.parent)
-        if parent is None:
-            parent = self._directories[path.parent] = path.parent.resolve()
-        candidate = parent / path.name
-        return candidate.resolve() if candidate.is_symlink() else candidate
 
 
 def _content_digest(path: Path) -> str:

@@ -58,6 +58,7 @@ from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.overlaycache import OverlayCache
 from gitops_gen.procs import ToolFailed, run
+from gitops_gen.resolver import Resolver
 from gitops_gen.toolchain import Toolchain
 
 RULE = "build"
@@ -188,8 +189,9 @@ def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: T
     if workers is not None and not in_workers:
         workers.shutdown(wait=False, cancel_futures=True)  # mostly cached: not worth it
     prerendered = _Prerendered(workers, len(todo), jobs) if workers and in_workers else None
+    paths = Resolver()  # one for the run: each directory resolved once
     overlays = _plan(repo_root, [builds[i] for i in todo], toolchain, kube_version,
-                     prerendered) if options.batch_kustomize or prerendered else set()
+                     prerendered, paths) if options.batch_kustomize or prerendered else set()
     if prerendered is not None:
         prerendered.flush()
         options.stats.worker_processes = jobs
@@ -204,7 +206,7 @@ def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: T
     # render and parse for a large build. The kustomize batch runs beside the helm renders.
     with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
         batch = side.submit(build_overlays, batchable, toolchain.kustomize_cmd, jobs)
-        engines = _Engines(_Batch(set(batchable), batch, kept), helm, prerendered)
+        engines = _Engines(_Batch(set(batchable), batch, kept), helm, prerendered, paths)
         built = pool.map(lambda i: build_customer(repo_root, builds[i][0], builds[i][1].obj,
                                                   toolchain, kube_version, builds[i][1].source,
                                                   engines), todo)
@@ -337,17 +339,19 @@ class _Engines:
     overlays: _Batch = field(default_factory=lambda: _Batch(set()))
     helm: InProcessHelm | None = None
     prerendered: _Prerendered | None = None
+    paths: Resolver = field(default_factory=Resolver)
 
 
 def _plan(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
-          kube_version: str, prerendered: _Prerendered | None) -> set[Path]:
+          kube_version: str, prerendered: _Prerendered | None, paths: Resolver) -> set[Path]:
     """The kustomize overlays of `builds`; what the in-process helm would render for them
     goes to `prerendered` meanwhile, in build order."""
     overlays: set[Path] = set()
+    engines = _Engines(paths=paths)
     for customer, manifest in builds:
         try:
             app = _read_application(repo_root, customer, manifest.obj, toolchain, kube_version,
-                                    manifest.source)
+                                    manifest.source, engines)
             for source in app.sources:
                 resolved = _resolve_source(app, source)
                 if resolved is not None and resolved[0] == "kustomize":
@@ -580,7 +584,7 @@ def _source_type(app: _App, source: dict[str, Any], app_dir: Path) -> str:
 
 def _inside(app: _App, base: Path, relative: str, file: str) -> Path:
     """`base/relative`, refused if it (or a symlink in it) leaves the repository."""
-    path = (base / relative.lstrip("/")).resolve()
+    path = app.engines.paths.resolve(base / relative.lstrip("/"))
     if not path.is_relative_to(app.root):
         raise _Problem(file, f"{relative!r} resolves outside the repository")
     return path
