@@ -15,7 +15,7 @@ runs them:
   `compile` just cached, and no builds);
 - no-op `compile` and no-op `validate` after a full run;
 - one spec changed (and compiled, untimed), then `validate`;
-- `bump-image` of the fleet, commit included;
+- `bump-image` of the fleet, commit included (and the last one's `--timings`);
 
 and the peak RSS of the cold `validate` process (wait4's rusage).
 """
@@ -43,13 +43,18 @@ from gitops_gen.toolchain import cache_root
 GENERATED = ("gitops/apps", "gitops/argocd")
 
 
+STDERR: list[str] = []  # what the last `run_measured` printed to stderr (--timings)
+
+
 def run_measured(root: Path, *args: str) -> int:
     """Run the CLI (a failure stops the benchmark); the process's peak RSS in KiB."""
     proc = subprocess.Popen([sys.executable, "-m", "gitops_gen", *args], cwd=root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    STDERR[:] = [proc.stderr.read()]
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"gitops-gen {' '.join(args)} failed")
+        raise SystemExit(f"gitops-gen {' '.join(args)} failed:\n{STDERR[0]}")
     return int(usage.ru_maxrss)
 
 
@@ -131,11 +136,15 @@ def main() -> int:
         run_measured(root, "compile")
         tags = iter(f"2.0.{i}" for i in range(100))
         rows.append(("bump-image, incl. commit",
-                     timed(lambda: run_measured(root, "bump-image", next(tags)), runs)))
+                     timed(lambda: run_measured(root, "bump-image", next(tags), "--timings"),
+                           runs)))
+        bump_stages = STDERR[0]
 
     for label, seconds in rows:
         print(f"  {label:<40} {seconds:8.2f} s {seconds / floor:8.1f}x floor")
     print(f"  {'peak RSS, cold validate':<40} {max(peaks) / 1024:8.0f} MiB")
+    print("the last bump-image's stages (--timings):")
+    print("\n".join("  " + line for line in bump_stages.splitlines()))
     return 0
 
 
