@@ -13,8 +13,6 @@ see half an entry.
   publishes it with one index file; each owner keeps its newest `keep` entries. A run
   creates two files however many entries it stores, where a file per entry cost 0.1-1 ms
   of kernel time each on a busy disk.
-- `EntryStore` keeps one file per entry, in one directory per owner keeping its newest
-  `keep`.
 - `PackStore` (specs and renders: small and many) keeps all the entries of a kind in
   one file, read and written whole.
 - `read_entry`/`write_entry`: one entry in a file of its own (run records).
@@ -40,43 +38,10 @@ from typing import Any
 # (key, segment file name, offset, length, sha256 of the payload): where an entry is
 Row = tuple[str, str, int, int, str]
 
-_SAFE_DIR = re.compile(r"[a-z0-9][-a-z0-9]{0,62}")
 _SEGMENT_NAME = re.compile(r"[0-9a-f]{1,32}-[0-9a-f]{1,32}\.seg")
 INDEX_KEY = "index"  # the key of the index entry (`write_entry`)
 GRACE_SECONDS = 3600.0  # unreferenced files younger than this are left alone
 _WRITE_BUFFER = 1 << 20
-
-
-class EntryStore:
-    """Entries under `directory`, each checked against the key and format asked for."""
-
-    def __init__(self, directory: Path, format_version: int, keep: int) -> None:
-        self.directory, self.format, self.keep = directory, format_version, keep
-
-    def get(self, owner: str, key: str) -> Any:
-        """The payload stored under `key`, or None if there is none that checks out."""
-        return read_entry(self._path(owner, key), self.format, key)
-
-    def put(self, owner: str, key: str, payload: Any) -> None:
-        """Store `payload` (JSON) under `key`. A cache that cannot be written is no cache:
-        the error is swallowed, and the next run does the work again."""
-        path = self._path(owner, key)
-        try:
-            try:
-                path.parent.mkdir(parents=True)
-                crowded = False  # a new directory holds nothing to prune
-            except FileExistsError:
-                crowded = True
-            _write_atomic(path, _entry(self.format, key, _json_bytes(payload)))
-            if crowded:
-                _keep_newest(path.parent, self.keep)
-        except OSError:
-            return
-
-    def _path(self, owner: str, key: str) -> Path:
-        name = owner if _SAFE_DIR.fullmatch(owner) else (
-            "_" + hashlib.sha256(owner.encode()).hexdigest()[:32])
-        return self.directory / name / f"{key}.json"
 
 
 class SegmentStore:
