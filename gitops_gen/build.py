@@ -176,6 +176,18 @@ def build_all(
 def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
                kube_version: str, jobs: int, options: BuildOptions,
                workers: ProcessPoolExecutor | None) -> list[BuildResult | None]:
+    try:
+        return _build_each(repo_root, builds, toolchain, kube_version, jobs, options, workers)
+    finally:
+        if options.cache:
+            # Also when a build raised: each entry stored is a whole build under its own
+            # key (a put cut short drops the run's segment), so publishing them is safe.
+            options.cache.flush()
+
+
+def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
+                kube_version: str, jobs: int, options: BuildOptions,
+                workers: ProcessPoolExecutor | None) -> list[BuildResult | None]:
     digests = InputDigests(repo_root, kube_version)
     helm = InProcessHelm.load() if options.in_process_helm else None
     keys = _cache_keys(builds, digests, toolchain, kube_version, helm, options.cache)

@@ -11,9 +11,10 @@ it), the Kubernetes version and `appinputs`' digest of the Application and every
 its build reads. An Application whose inputs cannot be told for sure has no key and is
 always built.
 
-Entries are `cachestore` entries (key and checksum checked on every read), one directory
-per customer keeping its newest `KEEP_PER_CUSTOMER`. A payload of the wrong shape is
-treated as absent too.
+Entries are kept in a `cachestore.SegmentStore` (key and checksum checked on every read):
+a run appends the builds it stores to one segment file and publishes them with one index
+update when it ends (`flush`), whatever the number of customers; each customer keeps its
+newest `KEEP_PER_CUSTOMER`. A payload of the wrong shape is treated as absent too.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitops_gen.cachestore import EntryStore
+from gitops_gen.cachestore import SegmentStore
 from gitops_gen.model import BuildResult, Finding, Manifest
 
 # Bump whenever what a build produces for the same inputs changes (build.py, goyaml.py,
 # the kustomize batch, the in-process helm), or how an entry is stored.
-FORMAT = 1
+FORMAT = 2
 KEEP_PER_CUSTOMER = 8
 
 
@@ -45,7 +46,7 @@ class BuildCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._store = EntryStore(directory, FORMAT, KEEP_PER_CUSTOMER)
+        self._store = SegmentStore(directory, FORMAT, KEEP_PER_CUSTOMER)
 
     def get(self, customer: str, key: str) -> BuildResult | None:
         """The build stored under `key`, or None if there is none that checks out."""
@@ -58,8 +59,14 @@ class BuildCache:
             return None
 
     def put(self, customer: str, key: str, result: BuildResult) -> None:
-        """Store `result` under `key` (never failing: see `EntryStore.put`)."""
+        """Store `result` under `key` (never failing: see `SegmentStore.put`); other
+        runs see it after `flush`."""
         self._store.put(customer, key, _payload(result))
+
+    def flush(self) -> None:
+        """Publish the builds stored by this run: once, where the run ends (never
+        failing: builds that cannot be stored are built again next time)."""
+        self._store.flush()
 
 
 def _payload(result: BuildResult) -> dict[str, Any]:

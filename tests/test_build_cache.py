@@ -11,11 +11,14 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gitops_gen.buildcache import FORMAT, BuildCache, build_key
+from gitops_gen.buildcache import FORMAT, KEEP_PER_CUSTOMER, BuildCache, build_key
+from gitops_gen.cachestore import GRACE_SECONDS, INDEX_KEY, read_entry, write_entry
 from gitops_gen.model import BuildResult, Finding, Manifest
 from tests.conftest import CliResult, cli
 
@@ -52,8 +55,44 @@ def findings(result: CliResult) -> list[tuple[str, str | None, str]]:
     return [(f["file"], f["customer"], f["rule"]) for f in json.loads(result.out)["findings"]]
 
 
-def entries(cache: Path, customer: str) -> list[Path]:
-    return sorted((cache / customer).glob("*.json"))
+# The build cache's layout (cachestore.SegmentStore): `index.json` maps each customer to
+# its rows [key, segment, offset, length, sha256], newest first; the entries themselves
+# (a header line and the payload) lie in the files of `segments/`.
+
+
+def index(cache: Path) -> dict[str, list[list[Any]]]:
+    payload = read_entry(cache / "index.json", FORMAT, INDEX_KEY)
+    assert isinstance(payload, dict)
+    return payload
+
+
+def entries(cache: Path, customer: str) -> list[list[Any]]:
+    """The customer's rows in the index, newest first."""
+    return index(cache).get(customer, [])
+
+
+def record(cache: Path, row: list[Any]) -> bytes:
+    """The bytes of the entry a row points at."""
+    _, segment, offset, length, _ = row
+    with (cache / "segments" / segment).open("rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+def rewrite_index(cache: Path, rows: dict[str, list[list[Any]]]) -> None:
+    """Replace the index as the cache writes it (a valid index, whatever its rows say)."""
+    write_entry(cache / "index.json", FORMAT, INDEX_KEY, rows)
+
+
+def files(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.rglob("*") if p.is_file())
+
+
+def age(*paths: Path) -> None:
+    """Make files look written before GRACE_SECONDS (an hour) ago."""
+    then = time.time() - GRACE_SECONDS - 60
+    for path in paths:
+        os.utime(path, (then, then))
 
 
 def test_a_warm_validate_builds_nothing_and_reports_the_same(fleet: Path, cache: Path) -> None:
@@ -63,6 +102,8 @@ def test_a_warm_validate_builds_nothing_and_reports_the_same(fleet: Path, cache:
     assert warm_counts == {"applications": 2, "built": 0, "cached": 2}
     assert (cold.code, cold.out) == (warm.code, warm.out) == (0, warm.out)
     assert len(entries(cache, "acme")) == 1
+    # the index and one segment, whatever the number of customers
+    assert [p.relative_to(cache).parts[0] for p in files(cache)] == ["index.json", "segments"]
 
 
 def test_one_spec_changed_rebuilds_that_customer_only(fleet: Path) -> None:
@@ -130,15 +171,19 @@ def test_a_chart_broken_after_a_warm_run_is_found(fleet: Path) -> None:
 
 
 def test_an_entry_under_another_key_is_not_used(fleet: Path, cache: Path) -> None:
-    """A good build copied over the entry of a broken tree (as a stale or forged file
-    would be) names the wrong key inside: ignored, the tree is rebuilt and fails."""
+    """The index row of a broken tree's build pointed at a good build's bytes (as a stale
+    or forged row would be): the entry names the wrong key inside, so it is ignored, and
+    the tree is rebuilt and fails."""
     validate(fleet)
     [good] = entries(cache, "acme")
     template = fleet / TEMPLATE
     template.write_text(template.read_text().replace("{{", "{{ .Values.nope.deeper }}{{", 1))
     validate(fleet)
-    bad = next(p for p in entries(cache, "acme") if p != good)
-    bad.write_bytes(good.read_bytes())
+    rows = index(cache)
+    bad, older = rows["acme"]
+    assert older == good and bad[0] != good[0]
+    rows["acme"][0] = [bad[0], *good[1:]]
+    rewrite_index(cache, rows)
     forget_runs(cache)
     result, counts = validate(fleet)
     assert counts["built"] >= 1
@@ -147,25 +192,48 @@ def test_an_entry_under_another_key_is_not_used(fleet: Path, cache: Path) -> Non
 
 @pytest.mark.parametrize("damage", ["payload", "truncate", "garbage", "format"])
 def test_a_damaged_entry_is_rebuilt(fleet: Path, cache: Path, damage: str) -> None:
+    """The index points at a damaged copy of the entry (its length, so that only the
+    entry's own header and checksum can tell): rebuilt, and stored again."""
     cold, _ = validate(fleet)
-    [entry] = entries(cache, "acme")
-    header, _, payload = entry.read_bytes().partition(b"\n")
+    [row] = entries(cache, "acme")
+    header, _, payload = record(cache, row).partition(b"\n")
     assert b'"Deployment"' in payload
     if damage == "payload":  # a hand edit: drop the objects, keep the header
-        entry.write_bytes(header + b"\n" + payload.replace(b'"Deployment"', b'"Nothing"'))
+        damaged = header + b"\n" + payload.replace(b'"Deployment"', b'"Nothing"')
     elif damage == "truncate":
-        entry.write_bytes(header + b"\n" + payload[: len(payload) // 2])
+        damaged = header + b"\n" + payload[: len(payload) // 2]
     elif damage == "garbage":
-        entry.write_bytes(os.urandom(64))
+        damaged = os.urandom(64)
     else:
         fields = json.loads(header)
-        entry.write_bytes(json.dumps({**fields, "format": FORMAT + 1}).encode() + b"\n" + payload)
+        damaged = json.dumps({**fields, "format": FORMAT + 1}).encode() + b"\n" + payload
+    segment = cache / "segments" / row[1]
+    rows = index(cache)
+    rows["acme"] = [[row[0], row[1], segment.stat().st_size, len(damaged), row[4]]]
+    with segment.open("ab") as f:
+        f.write(damaged)
+    rewrite_index(cache, rows)
     forget_runs(cache)
     result, counts = validate(fleet)
     assert counts == {"applications": 2, "built": 1, "cached": 1}
     assert result.out == cold.out
     # rebuilt and stored again (helm orders objects of one kind as Go's map iteration does)
-    assert canonical(entry.read_bytes().partition(b"\n")[2]) == canonical(payload)
+    [again] = entries(cache, "acme")
+    assert again[0] == row[0] and again[1] != row[1]
+    assert canonical(record(cache, again).partition(b"\n")[2]) == canonical(payload)
+
+
+def test_a_missing_segment_is_rebuilt(fleet: Path, cache: Path) -> None:
+    cold, _ = validate(fleet)
+    for segment in (cache / "segments").iterdir():
+        segment.unlink()
+    forget_runs(cache)
+    result, counts = validate(fleet)
+    assert counts == {"applications": 2, "built": 2, "cached": 0}
+    assert (result.code, result.out) == (cold.code, cold.out)
+    forget_runs(cache)
+    _, counts = validate(fleet)
+    assert counts == {"applications": 2, "built": 0, "cached": 2}
 
 
 def canonical(payload: bytes) -> list[str]:
@@ -178,21 +246,162 @@ def test_entries_round_trip_and_check_their_key(tmp_path: Path) -> None:
                          [Finding("gitops/chart", 3, "acme", "build", "boom")])
     key = build_key("acme", "gitops/argocd/customer-acme.yaml", "digest", {"helm": "v4"}, "1.37")
     store.put("acme", key, result)
+    assert store.get("acme", key) == result  # before it is published
+    store.flush()
+    store = BuildCache(tmp_path)
     assert store.get("acme", key) == result
     other = build_key("acme", "gitops/argocd/customer-acme.yaml", "digest", {"helm": "v5"},
                       "1.37")
     assert other != key
     assert store.get("acme", other) is None
-    (tmp_path / "acme" / f"{other}.json").write_bytes((tmp_path / "acme" / f"{key}.json")
-                                                      .read_bytes())
+    rows = index(tmp_path)
+    [row] = rows["acme"]
+    rows["acme"].insert(0, [other, *row[1:]])  # `other` pointed at the bytes of `key`
+    rewrite_index(tmp_path, rows)
+    store = BuildCache(tmp_path)
     assert store.get("acme", other) is None
+    assert store.get("acme", key) == result
+
+
+def test_entries_that_do_not_check_out_are_absent(tmp_path: Path) -> None:
+    """A byte changed, a segment cut short or gone: absent, not an error."""
+    store = BuildCache(tmp_path)
+    keys = [build_key(name, "f", "d", {}, "1.37") for name in ("acme", "globex")]
+    for name, key in zip(("acme", "globex"), keys, strict=True):
+        store.put(name, key, BuildResult(name, [Manifest(name, {"kind": "Namespace"}, "n")]))
+    store.flush()
+    [acme], [globex] = entries(tmp_path, "acme"), entries(tmp_path, "globex")
+    segment = tmp_path / "segments" / acme[1]
+    data = bytearray(segment.read_bytes())
+    data[acme[2] + acme[3] - 3] ^= 1  # in acme's payload
+    segment.write_bytes(bytes(data))
+    store = BuildCache(tmp_path)
+    assert store.get("acme", keys[0]) is None
+    assert store.get("globex", keys[1]) is not None
+    segment.write_bytes(bytes(data[: globex[2] + globex[3] - 1]))
+    assert BuildCache(tmp_path).get("globex", keys[1]) is None
+    segment.unlink()
+    assert BuildCache(tmp_path).get("globex", keys[1]) is None
 
 
 def test_each_customer_keeps_only_its_newest_entries(tmp_path: Path) -> None:
+    keys = [build_key("acme", "f", str(n), {}, "1.37") for n in range(15)]
     store = BuildCache(tmp_path)
-    for n in range(12):
-        store.put("acme", build_key("acme", "f", str(n), {}, "1.37"), BuildResult("acme"))
-    assert len(list((tmp_path / "acme").glob("*.json"))) == 8
+    for key in keys[:12]:
+        store.put("acme", key, BuildResult("acme"))
+    store.flush()
+    assert [row[0] for row in entries(tmp_path, "acme")] == keys[11:3:-1]
+    store = BuildCache(tmp_path)  # the next run: its entries first, then the newest before
+    for key in keys[12:]:
+        store.put("acme", key, BuildResult("acme"))
+    store.flush()
+    assert KEEP_PER_CUSTOMER == 8
+    assert [row[0] for row in entries(tmp_path, "acme")] == keys[:6:-1]
+    store = BuildCache(tmp_path)
+    assert [store.get("acme", key) is not None for key in keys] == [False] * 7 + [True] * 8
+
+
+def test_a_run_creates_two_files_however_many_customers_it_stores(tmp_path: Path) -> None:
+    for customers in (1, 2, 300):
+        cache = tmp_path / str(customers)
+        store = BuildCache(cache)
+        for n in range(customers):
+            name = f"c{n}"
+            store.put(name, build_key(name, "f", "d", {}, "1.37"), BuildResult(name))
+        store.flush()
+        assert [p.relative_to(cache).parts[0] for p in files(cache)] == ["index.json",
+                                                                           "segments"]
+        assert len(index(cache)) == customers
+
+
+def test_runs_flushing_in_turn_keep_each_others_entries(tmp_path: Path) -> None:
+    """Two runs at once, each flushing what it stored while the other still works: both
+    runs' entries stay readable, in the order they were published."""
+    def key(name: str, n: int) -> str:
+        return build_key(name, "f", str(n), {}, "1.37")
+
+    def result(name: str, n: int) -> BuildResult:
+        return BuildResult(name, [Manifest(name, {"kind": "ConfigMap", "n": n}, "c")])
+
+    first, second = BuildCache(tmp_path), BuildCache(tmp_path)
+    first.put("acme", key("acme", 1), result("acme", 1))
+    assert second.get("acme", key("acme", 1)) is None  # second read the (empty) index
+    second.put("globex", key("globex", 2), result("globex", 2))
+    second.put("acme", key("acme", 2), result("acme", 2))
+    first.put("globex", key("globex", 1), result("globex", 1))
+    first.flush()
+    second.put("initech", key("initech", 2), result("initech", 2))
+    second.flush()
+    first.put("acme", key("acme", 3), result("acme", 3))  # the same objects, a new run
+    first.flush()
+    fresh = BuildCache(tmp_path)
+    for name, n in [("acme", 1), ("acme", 2), ("acme", 3), ("globex", 1), ("globex", 2),
+                    ("initech", 2)]:
+        assert fresh.get(name, key(name, n)) == result(name, n), (name, n)
+    assert [row[0] for row in entries(tmp_path, "acme")] == [
+        key("acme", 3), key("acme", 2), key("acme", 1)]
+    assert len(list((tmp_path / "segments").iterdir())) == 3
+
+
+def test_compaction_keeps_dead_space_bounded(tmp_path: Path) -> None:
+    """An hour between runs, each storing a new entry for five customers; a sixth was
+    stored in the first run only. Each segment the index references (but the newest)
+    stays over a quarter live, and every entry kept stays readable."""
+    owners = ["a", "b", "c", "d", "e"]
+
+    def key(name: str, run: int) -> str:
+        return build_key(name, "f", str(run), {}, "1.37")
+
+    def result(name: str, run: int) -> BuildResult:
+        pad = "x" * (100 + 37 * ((run * 7 + ord(name)) % 13))
+        return BuildResult(name, [Manifest(name, {"kind": "ConfigMap", "data": pad}, "c")])
+
+    runs = 40
+    for run in range(runs):
+        store = BuildCache(tmp_path)
+        for name in owners + (["z"] if run == 0 else []):
+            store.put(name, key(name, run), result(name, run))
+        if run:
+            age(*(tmp_path / "segments").iterdir())
+        store.flush()
+        rows = [row for owner_rows in index(tmp_path).values() for row in owner_rows]
+        newest = entries(tmp_path, "a")[0][1]
+        sizes = {p.name: p.stat().st_size for p in (tmp_path / "segments").iterdir()}
+        assert set(sizes) == {row[1] for row in rows}  # no unreferenced file left
+        for name, size in sizes.items():
+            live = sum(row[3] for row in rows if row[1] == name)
+            assert name == newest or 4 * live >= size, (run, name, live, size)
+        assert sum(sizes.values()) - sizes[newest] <= 4 * sum(row[3] for row in rows)
+    store = BuildCache(tmp_path)
+    assert store.get("z", key("z", 0)) == result("z", 0)
+    for name in owners:
+        for run in range(runs):
+            kept = run >= runs - KEEP_PER_CUSTOMER
+            assert (store.get(name, key(name, run)) == result(name, run)) is kept
+
+
+def test_files_of_killed_runs_are_collected_after_an_hour(tmp_path: Path) -> None:
+    def key(name: str) -> str:
+        return build_key(name, "f", "d", {}, "1.37")
+
+    BuildCache(tmp_path).put("acme", key("acme"), BuildResult("acme"))  # killed: no flush
+    [killed] = (tmp_path / "segments").iterdir()
+    young = BuildCache(tmp_path)
+    young.put("globex", key("globex"), BuildResult("globex"))  # still running
+    stray_index = tmp_path / ".index.json.123.456.tmp"  # write_entry's, killed
+    stray_index.write_text("{")
+    age(killed, stray_index)
+    store = BuildCache(tmp_path)
+    store.put("initech", key("initech"), BuildResult("initech"))
+    store.flush()
+    left = {p.name for p in files(tmp_path)}
+    assert killed.name not in left and stray_index.name not in left
+    assert len(left) == 3  # the index, this run's segment, the running one's temporary file
+    young.flush()
+    fresh = BuildCache(tmp_path)
+    assert fresh.get("acme", key("acme")) is None
+    assert fresh.get("globex", key("globex")) == BuildResult("globex")
+    assert fresh.get("initech", key("initech")) == BuildResult("initech")
 
 
 # --- the spec and render caches (gitops_gen/speccache.py, rendercache.py) --------------
