@@ -139,10 +139,11 @@ class GitRepo:
         real = Path(self._git("rev-parse", "--path-format=absolute", "--git-path", "index")
                     .strip())
         real = Path(os.environ.get("GIT_INDEX_FILE") or real)
-        if not real.is_file():
+        env = {"GIT_INDEX_FILE": index}
+        if not real.is_file():  # no index at all: HEAD's tree is what is staged
+            self._git("read-tree", "HEAD", env=env)
             return
         shutil.copyfile(real, index)
-        env = {"GIT_INDEX_FILE": index}
         ours = set(names)
         staged = self._git("diff-index", "--cached", "-z", "--no-renames", "HEAD", env=env)
         fields = staged.split("\0")

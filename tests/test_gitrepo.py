@@ -114,6 +114,14 @@ def test_a_rejected_commit_leaves_index_and_history_as_they_were(many: Path) -> 
     assert tree_state(many) == state
 
 
+def test_a_repository_without_an_index_keeps_its_other_files(many: Path) -> None:
+    (many / ".git/index").unlink()  # git reads that as every file of HEAD staged away
+    (many / FILES[0]).write_text("ours\n")
+    repo_at(many).commit_paths([FILES[0]], "Ours", BOT)
+    assert commit_files(many) == [FILES[0]]
+    assert git("show", "HEAD:README.md", cwd=many) == "README.md\n"
+
+
 def test_the_first_commit_of_a_repository(tmp_path: Path) -> None:
     git("init", "-q", "-b", "main", cwd=tmp_path)
     (tmp_path / "a.txt").write_text("a\n")
