@@ -7,9 +7,8 @@ schemas → policy. Problems are `Finding`s; only a run that cannot go on raises
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 
 from gitops_gen.argocd import applications, argocd_objects, helm_kube_version
@@ -25,6 +24,7 @@ from gitops_gen.removals import removal_findings
 from gitops_gen.reporters import ordered
 from gitops_gen.spec import load_all
 from gitops_gen.speccache import spec_cache
+from gitops_gen.stagetimes import timed
 from gitops_gen.toolchain import cache_root, find_toolchain
 from gitops_gen.tree import drift_findings
 from gitops_gen.validatememo import FLEET_RULES, fleet_stand_ins
@@ -90,13 +90,8 @@ def partial_validate(
     return report
 
 
-@contextmanager
-def _stage(report: Report, name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - start
+def _stage(report: Report, name: str) -> AbstractContextManager[None]:
+    return timed(report.timings, name)
 
 
 def _build(platform: Platform, wanted: Mapping[str, RenderedFile],

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+
+
+@contextmanager
+def timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Add the time the block takes to `seconds[name]` (a stage run twice adds up)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
 
 
 @dataclass
@@ -16,13 +26,8 @@ class StageTimes:
     seconds: dict[str, float] = field(default_factory=dict)
     inner: dict[str, Mapping[str, float]] = field(default_factory=dict)
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+    def stage(self, name: str) -> AbstractContextManager[None]:
+        return timed(self.seconds, name)
 
     def text(self) -> str:
         lines = []
