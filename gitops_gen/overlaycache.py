@@ -38,6 +38,7 @@ class OverlayCache:
                  versions: Mapping[str, str]) -> None:
         self._cache, self._digests = cache, digests
         self._versions = {k: v for k, v in sorted(versions.items()) if k != "helm"}
+        self._addresses: dict[Path, tuple[str, str | None]] = {}  # a get's, for its put
 
     def get(self, overlay: Path) -> Objects | None:
         """The objects kept for `overlay` (absolute) as it is now; None: build it."""
@@ -52,10 +53,12 @@ class OverlayCache:
             self._cache.put(owner, key, BuildResult(owner, manifests))
 
     def _address(self, overlay: Path) -> tuple[str, str | None]:
-        """(the entry's owner: the overlay's path, its key); no key if its reach is unsure."""
-        rel = overlay.relative_to(self._digests.root).as_posix()
-        reach = self._digests.reach_digest(overlay)
-        if reach is None:
-            return rel, None
-        parts = [FORMAT, "kustomize overlay", rel, self._versions, reach]
-        return rel, hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        """(the entry's owner: the overlay's path, its key); no key if its reach is unsure.
+        Told once per run: a missed `get` is followed by a `put` of the same overlay."""
+        if overlay not in self._addresses:
+            rel = overlay.relative_to(self._digests.root).as_posix()
+            reach = self._digests.reach_digest(overlay)
+            key = None if reach is None else hashlib.sha256(json.dumps(
+                [FORMAT, "kustomize overlay", rel, self._versions, reach]).encode()).hexdigest()
+            self._addresses[overlay] = (rel, key)
+        return self._addresses[overlay]
