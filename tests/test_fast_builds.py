@@ -18,6 +18,7 @@ map iteration falls.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -126,6 +127,18 @@ def test_renders_of_workers_that_die_are_done_here() -> None:
     assert stats["worker_processes"] == 2 and stats["in_process_helm"] >= 1
     assert built == canonical(build_all(REPO_ROOT, platform_apps(REPO_ROOT),
                                         find_toolchain({}), KUBE, 2, REFERENCE))
+
+
+@pytest.mark.parametrize(("given", "kept"), [(None, "400"), ("50", "50")])
+def test_the_sdk_collects_less_often_unless_told(given: str | None, kept: str) -> None:
+    """Go's runtime reads GOGC as the SDK loads: 400 unless the user set one."""
+    env = {k: v for k, v in os.environ.items() if k != "GOGC"} | (
+        {"GOGC": given} if given else {})
+    code = ("import os; from gitops_gen.helm_inprocess import InProcessHelm; "
+            "assert InProcessHelm.load(); print(os.environ['GOGC'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == kept
 
 
 # --- the kustomize batch on overlays made for it --------------------------------------
