@@ -17,7 +17,11 @@ runs them:
 - one spec changed (and compiled, untimed), then `validate`;
 - `bump-image` of the fleet, commit included (and the last one's `--timings`);
 
-and the peak RSS of the cold `validate` process (wait4's rusage).
+and the peak RSS of the cold `validate` process (wait4's rusage). Beside the cold
+`validate`, the **helm floor**: what Helm's Go SDK alone takes to render every
+customer's chart in 2 forked processes, as `validate` renders them, from the same
+requests; its output is neither parsed nor checked, and kustomize does not run. No
+build of a tree can take less (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -30,15 +34,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from multiprocessing import get_context
 from pathlib import Path
 
 from fleet import machine, make_platform, timed  # this script's directory
 
+from gitops_gen.argocd import applications, argocd_objects
+from gitops_gen.build import _plan
+from gitops_gen.helm_inprocess import InProcessHelm, RenderRequest
 from gitops_gen.platform import load_platform
 from gitops_gen.render import Renderer, customer_context
+from gitops_gen.resolver import Resolver
 from gitops_gen.spec import load_all
-from gitops_gen.toolchain import cache_root
+from gitops_gen.toolchain import cache_root, find_toolchain
+from gitops_gen.tree import generated_files
 
 GENERATED = ("gitops/apps", "gitops/argocd")
 
@@ -75,6 +85,43 @@ def render_floor(root: Path, out: Path) -> Callable[[], None]:
     return floor
 
 
+class _Requests:
+    """Where build._plan hands the renders it plans (as to build's worker processes)."""
+
+    def __init__(self) -> None:
+        self.requests: list[RenderRequest] = []
+
+    def add(self, request: RenderRequest) -> None:
+        self.requests.append(request)
+
+
+def helm_floor(root: Path, jobs: int = 2) -> Callable[[], None]:
+    """Every customer's chart rendered by the SDK alone, in `jobs` forked processes."""
+    platform = load_platform(root)
+    objects, _ = argocd_objects(root, generated_files(platform))
+    builds = [(name, app) for name, apps in sorted(applications(objects).items())
+              for app in apps]
+    planned = _Requests()
+    _plan(root, builds, find_toolchain(platform.tools), platform.kube_version or "",
+          planned, Resolver())  # type: ignore[arg-type]
+    requests = planned.requests
+    assert len(requests) >= len(builds) // 2, "few charts to render: no floor"
+    chunks = [requests[i::jobs] for i in range(jobs)]
+
+    def floor() -> None:
+        # forked like build.py's workers: this process never loads the SDK
+        with get_context("fork").Pool(jobs) as pool:
+            rendered = sum(pool.map(_render_texts, chunks))
+        assert rendered == len(requests), "the SDK refused some renders: no floor"
+    return floor
+
+
+def _render_texts(requests: Sequence[RenderRequest]) -> int:
+    helm = InProcessHelm.load()
+    assert helm is not None
+    return sum(helm.render(*request) is not None for request in requests)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1000)
@@ -98,7 +145,8 @@ def main() -> int:
         floor_dir = Path(tmp) / "floor"
         floor_run = render_floor(root, floor_dir)
         caches = [Path(tmp) / "cache" / kind for kind in ("builds", "specs", "renders", "runs")]
-        parts: dict[str, list[float]] = {"floor": [], "compile": [], "validate": []}
+        parts: dict[str, list[float]] = {"floor": [], "compile": [], "validate": [],
+                                         "helm": []}
         peaks: list[int] = []
 
         def record(part: str, action: Callable[[], object]) -> None:
@@ -114,12 +162,14 @@ def main() -> int:
             record("floor", floor_run)
             record("compile", lambda: run_measured(root, "compile"))
             record("validate", lambda: peaks.append(run_measured(root, "validate")))
+            record("helm", helm_floor(root))
         floor = statistics.median(parts["floor"])
         rows.append(("floor: Jinja2 render + write", floor))
         rows.append(("compile, cold (empty tree, no caches)", statistics.median(parts["compile"])))
         rows.append(("then validate, cold (no build cache)", statistics.median(parts["validate"])))
         rows.append(("= full compile + validate, cold", statistics.median(
             [c + v for c, v in zip(parts["compile"], parts["validate"], strict=True)])))
+        rows.append(("helm floor: the SDK's renders alone", statistics.median(parts["helm"])))
         run_measured(root, "validate")  # warm the cache
         rows.append(("no-op compile", timed(lambda: run_measured(root, "compile"), runs)))
         rows.append(("no-op validate (warm cache)",
