@@ -46,18 +46,12 @@ import jsonschema_rs
 import yaml
 
 from gitops_gen.goyaml import DOC_SEPARATOR, objects_of_document, source_of
+from gitops_gen.procs import go_gc_env
 
 # Helm's releaseutil.SplitManifests separator: a `---` line, and what whitespace follows.
 _HELM_DOC_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 _TEMPLATE_SUFFIXES = (".yaml", ".yml", ".tpl")
 _NOT_IN_PROCESS = b"Capabilities"
-# Go's collector at its default (GOGC=100) runs about once a render of the fleet's
-# chart: a render allocates more than the SDK keeps live. At 400 it runs a quarter as
-# often: ~1 ms (a fifth) less CPU a render, ~13 MB more memory a process (measured, see
-# benchmarks/README.md). Read once, as the SDK's Go runtime starts; a GOGC of the
-# user's own is kept. It is left set: the runtime may read it after the import
-# returns, and the helm and kustomize processes that inherit it only collect less often.
-_GOGC = "400"
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,10 @@ class InProcessHelm:
     @classmethod
     def load(cls) -> InProcessHelm | None:
         """The SDK if it is installed and its library loads; None: use the binary."""
-        os.environ.setdefault("GOGC", _GOGC)
+        # The SDK's Go runtime reads GOGC once, as it starts, perhaps after the import
+        # returns: so it stays set (the helm and kustomize processes that inherit it
+        # only collect less often).
+        os.environ.update(go_gc_env())
         try:
             import helm_python
 
