@@ -6,7 +6,10 @@ batch, argocd, appinputs), so that all of them agree on what a document means.
 
 from __future__ import annotations
 
+import math
 import re
+import struct
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
@@ -85,7 +88,93 @@ class GoYamlLoader(yaml.CSafeLoader):
     Argo CD, kubectl and Kubernetes read manifests with Go's YAML, which differs from
     PyYAML's YAML 1.1 in ways that change values: `y`/`n` are booleans; `2024-01-01` and
     `=` stay strings; `1e3` is a float; `1:30` is a string, not sexagesimal 90.
+
+    Mapping keys are strings, as Kubernetes' reader (sigs.k8s.io/yaml) turns a YAML
+    document into JSON: `1: a` and `on: b` are keys "1" and "true" (`json_key`); a key
+    it cannot convert, such as `~`, is an error, as it is for Argo CD. Objects read here
+    are therefore JSON already, so a build read back from the cache equals a fresh one.
     """
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        # PyYAML's own (SafeConstructor's, then BaseConstructor's), with each key made a
+        # string before it goes in: 1 and true are different keys to Go, equal to Python.
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key.__class__ is not str:
+                if not isinstance(key, Hashable):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        "found unhashable key", key_node.start_mark)
+                try:
+                    key = json_key(key)
+                except ValueError as exc:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        str(exc), key_node.start_mark) from None
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+def json_key(key: object) -> str:
+    """A mapping key as sigs.k8s.io/yaml's `convertToJSONableObject` writes it: ints in
+    decimal, booleans as `true`/`false`, floats as Go's `FormatFloat(key, 'g', -1, 32)`
+    (`.inf`, `-.inf`, `.nan` for the special ones). Raises ValueError for any other key
+    (null, a timestamp), which Kubernetes cannot read either."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        return _go_float32(key)
+    if isinstance(key, bytes):  # !!binary: Go's YAML decodes it to a string
+        return key.decode("utf-8", "replace")
+    what = "null" if key is None else f"{type(key).__name__} {key}"
+    raise ValueError(f"a mapping key that is {what}: Kubernetes reads only strings, "
+                     "numbers and booleans as keys")
+
+
+def _go_float32(value: float) -> str:
+    """Go's `strconv.FormatFloat(value, 'g', -1, 32)`, with YAML's names for inf and nan."""
+    if math.isnan(value):
+        return ".nan"
+    try:
+        single = struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:  # beyond float32: Go's conversion gives an infinity
+        single = math.copysign(math.inf, value)
+    if math.isinf(single):
+        return ".inf" if single > 0 else "-.inf"
+    sign = "-" if math.copysign(1.0, single) < 0 else ""
+    if single == 0:
+        return sign + "0"
+    # The shortest decimal that reads back as the same float32 (Go's 'g' with -1).
+    packed = struct.pack("<f", abs(single))
+    text = f"{abs(single):.8e}"
+    for precision in range(8):
+        candidate = f"{abs(single):.{precision}e}"
+        try:
+            if struct.pack("<f", float(candidate)) == packed:
+                text = candidate
+                break
+        except OverflowError:  # past float32's largest: Python's pack does not round it
+            continue
+    mantissa, exponent_text = text.split("e")
+    digits = mantissa.replace(".", "").rstrip("0")
+    exponent = int(exponent_text)
+    if exponent < -4 or exponent >= 6:  # Go decides on a fixed 6 for the shortest form
+        fraction = "." + digits[1:] if len(digits) > 1 else ""
+        return f"{sign}{digits[0]}{fraction}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    point = exponent + 1
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 def _construct_go_bool(loader: GoYamlLoader, node: yaml.Node) -> bool:
@@ -151,6 +240,7 @@ class _Scalars:
         self.resolvers = loader.yaml_implicit_resolvers
         self.constructors = loader.yaml_constructors
         self.constructor = loader("")  # for single scalars, which keep no state in it
+        self.json_keys = issubclass(loader, GoYamlLoader)  # keys as `GoYamlLoader` makes them
         self.values: dict[str, Any] = {}  # plain scalar -> its value (all immutable)
 
 
@@ -195,8 +285,14 @@ def _node(get: Any, event: Any, scalars: _Scalars) -> Any:
             if event.__class__ is _Scalar and event.implicit[0] and event.value == "<<":
                 raise _NotPlain  # a merge key
             key = _node(get, event, scalars)
-            if isinstance(key, dict | list):
-                raise _NotPlain  # unhashable: the loader's error
+            if key.__class__ is not str:
+                if isinstance(key, dict | list):
+                    raise _NotPlain  # unhashable: the loader's error
+                if scalars.json_keys:
+                    try:
+                        key = json_key(key)
+                    except ValueError:
+                        raise _NotPlain from None  # the loader's error
             mapping[key] = _node(get, get(), scalars)  # a repeated key: the last value wins
             event = get()
         return mapping

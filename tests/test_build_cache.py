@@ -170,6 +170,25 @@ def test_a_chart_broken_after_a_warm_run_is_found(fleet: Path) -> None:
     assert findings(cold) == findings(result)
 
 
+def test_keys_that_are_not_strings_mean_the_same_warm_and_cold(fleet: Path) -> None:
+    """A chart's `1:` and `on:` keys are "1" and "true" to Kubernetes, whether the build
+    is fresh or read back from the cache (JSON, where every key is a string); `1` and
+    `on` are two keys, though 1 == True in Python."""
+    (fleet / "gitops/chart/templates/keys.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: keys\n"
+        "data:\n  1: b25l\n  on: dHdv\n  2.50: dGhyZWU=\n")
+    assert cli("compile", cwd=fleet).code == 0
+    cold, cold_counts = validate(fleet)
+    forget_runs(fleet.parent / "cache" / "builds")
+    warm, warm_counts = validate(fleet)
+    assert (cold_counts["built"], warm_counts["cached"]) == (2, 2)
+    messages = [f["message"] for f in json.loads(cold.out)["findings"]
+                if f["rule"] == "policy/secret-data"]
+    assert len(messages) == 2 and all("(data keys: 1, 2.5, true)" in m for m in messages), \
+        cold.out
+    assert (warm.code, warm.out) == (cold.code, cold.out) == (1, cold.out)
+
+
 def test_an_entry_under_another_key_is_not_used(fleet: Path, cache: Path) -> None:
     """The index row of a broken tree's build pointed at a good build's bytes (as a stale
     or forged row would be): the entry names the wrong key inside, so it is ignored, and

@@ -85,6 +85,8 @@ EDGE_CASES = [
     "f: [1.5, -.5, 1e3, 1E-3, .inf, -.Inf, .nan, 1_000.5, 6.8523015e+5, 1., '1.5', 0.]\n",
     "t: [2024-01-01, 2001-12-14t21:59:43.10-05:00, =, <<x]\n",
     "k: {1: a, true: b, ~: c, 1.5: d, '1': e}\n",
+    "k: {1: a, true: b, 1.0: c, '1': d, 0: e, n: f}\n", "k: {1: &a a, on: *a, 1e3: x}\n",
+    "k: {~: &a a}\n", "k: {2024-01-01: a, !!timestamp 2024-01-01: b}\n",
     "dup: 1\ndup: 2\nother: 3\n",
     "block: |\n  a\n  b\nfold: >-\n  c\n  d\nkeep: |+\n  e\n\n",
     "u: \"\\u00e9\\t\\x41\"\ne: é\n",
@@ -107,6 +109,29 @@ EDGE_CASES = [
 @pytest.mark.parametrize("text", EDGE_CASES)
 def test_edge_cases(text: str) -> None:
     assert_same(text)
+
+
+# (a key as YAML writes it, the JSON key Kubernetes' reader makes of it: sigs.k8s.io/yaml's
+# convertToJSONableObject, floats by Go's FormatFloat(key, 'g', -1, 32))
+GO_KEYS = [
+    ("1", "1"), ("0x1F", "31"), ("-017", "-15"), ("on", "true"), ("n", "false"), ("'on'", "on"),
+    ("1.5", "1.5"), ("1e3", "1000"), ("123456.0", "123456"), ("1e6", "1e+06"),
+    ("1234567.0", "1.234567e+06"), ("0.0001", "0.0001"), ("0.00001", "1e-05"),
+    ("3.14159265", "3.1415927"), ("-2.5e-7", "-2.5e-07"), ("-0.0", "-0"), (".inf", ".inf"),
+    ("-.Inf", "-.inf"), (".nan", ".nan"), ("1e39", ".inf"), ("2024-01-01", "2024-01-01"),
+]
+
+
+@pytest.mark.parametrize(("key", "expected"), GO_KEYS)
+def test_keys_are_what_kubernetes_makes_of_them(key: str, expected: str) -> None:
+    assert load(f"{{{key}: v}}\n") == {expected: "v"}  # the fast path
+    assert reference(f"{{{key}: &a v}}\n") == {expected: "v"}  # the loader (an anchor)
+
+
+def test_a_null_key_is_an_error_as_for_argo_cd() -> None:
+    for text in ("{~: v}\n", "{~: &a v}\n", "a: {b: 1, null: 2}\n"):
+        with pytest.raises(yaml.YAMLError, match="a mapping key that is null"):
+            load(text)
 
 
 @pytest.mark.parametrize("depth", [200, 990, 5000])
