@@ -173,17 +173,25 @@ def remove(g: Globals, name: str, force: bool, no_commit: bool) -> int:
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Processes checking specs and rendering; 0 = one per core.")
+@click.option("--timings", is_flag=True,
+              help="Print the time of each stage (memo, specs, render, diff, write, "
+                   "record) to stderr.")
 @writes_tree
 @pass_globals
-def compile_(g: Globals, names: tuple[str, ...], jobs: int) -> int:
+def compile_(g: Globals, names: tuple[str, ...], jobs: int, timings: bool) -> int:
     """(Re)generate the tree from the specs (all, or those NAMEd).
 
     Writes only files whose content changes and deletes generated files whose spec is
     gone. Never commits. With nothing changed since the last compile it reads no file.
     """
     from gitops_gen.commands import compile as command
+    from gitops_gen.stagetimes import StageTimes
 
-    return command.run(g.locked_platform(), g.console, names, jobs)
+    times = StageTimes()
+    code = command.run(g.locked_platform(), g.console, names, jobs, times)
+    if timings:
+        print(times.text(), file=g.console.err)
+    return code
 
 
 @command()

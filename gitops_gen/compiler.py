@@ -12,6 +12,7 @@ from gitops_gen.render import Renderer, files_by_path
 from gitops_gen.rendercache import render_cache
 from gitops_gen.spec import CustomerSpec, check_unique, load_all
 from gitops_gen.speccache import spec_cache
+from gitops_gen.stagetimes import timed
 from gitops_gen.tree import TreeChange, plan_changes
 
 
@@ -28,6 +29,7 @@ def plan_compile(
     only: Sequence[str] | None = None,
     cache: bool = True,
     jobs: int = 0,
+    timings: dict[str, float] | None = None,
 ) -> CompilePlan:
     """The files for `specs` (default: every spec) and the change that brings the tree there.
 
@@ -35,20 +37,25 @@ def plan_compile(
     (platform-wide files are always rendered: they are cheap and shared). With `cache`,
     specs and customers whose inputs are unchanged since an earlier run are not checked
     and rendered again (speccache.py, rendercache.py). `jobs`: processes checking specs
-    and rendering (forkpool.py); 0 = one per core.
+    and rendering (forkpool.py); 0 = one per core. `timings`: seconds per stage (specs,
+    render, diff) are added to it.
     """
-    spec_memo = spec_cache(platform) if cache else None
-    all_specs = list(specs) if specs is not None else load_all(platform, cache=spec_memo,
-                                                               jobs=jobs)
-    problems = check_unique(all_specs)
+    seconds = {} if timings is None else timings
+    with timed(seconds, "specs"):
+        spec_memo = spec_cache(platform) if cache else None
+        all_specs = list(specs) if specs is not None else load_all(platform, cache=spec_memo,
+                                                                   jobs=jobs)
+        problems = check_unique(all_specs)
     if problems:
         raise InputError("\n".join(problems))
     chosen = [s for s in all_specs if only is None or s.name in only]
-    renderer = Renderer(platform, render_cache(platform) if cache else None, jobs)
-    # platform-wide files may list every customer (DNS records): render them for all
-    wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs))
-    if renderer.cache is not None:
-        renderer.cache.flush()
-    owners: set[str | None] | None = None if only is None else {None, *only}
-    change = plan_changes(platform, wanted, owners)
+    with timed(seconds, "render"):
+        renderer = Renderer(platform, render_cache(platform) if cache else None, jobs)
+        # platform-wide files may list every customer (DNS records): render them for all
+        wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs))
+        if renderer.cache is not None:
+            renderer.cache.flush()
+    with timed(seconds, "diff"):  # what the tree holds against what it should
+        owners: set[str | None] | None = None if only is None else {None, *only}
+        change = plan_changes(platform, wanted, owners)
     return CompilePlan(all_specs, wanted, change)

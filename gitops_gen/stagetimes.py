@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
@@ -24,7 +24,7 @@ class StageTimes:
     the stages of a nested run (`validate` in `bump-image`: its specs, drift, build...)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
-    inner: dict[str, Mapping[str, float]] = field(default_factory=dict)
+    inner: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def stage(self, name: str) -> AbstractContextManager[None]:
         return timed(self.seconds, name)

@@ -63,6 +63,8 @@ def test_timings_name_every_stage_on_stderr_only(fleet: Path) -> None:
     assert stages == ["plan", "compile", "write", "validate", "commit", "total"], timed.err
     validate_line = next(line for line in timed.err.splitlines() if line.startswith("validate"))
     assert all(f"{stage} " in validate_line for stage in ("specs", "drift", "build", "policy"))
+    compile_line = next(line for line in timed.err.splitlines() if line.startswith("compile"))
+    assert all(f"{stage} " in compile_line for stage in ("specs", "render", "diff"))
     assert "--timings" in cli("bump-image", "--help", cwd=fleet).out
 
 

@@ -175,14 +175,19 @@ def test_a_shared_file_changed_runs_everything(fleet: Path) -> None:
 def test_compile_of_an_unchanged_tree_writes_nothing_and_repairs_hidden_edits(
     settled: Path,
 ) -> None:
+    """(`--timings` on stderr tells the two paths apart.)"""
     fleet = settled
     assert cli("compile", cwd=fleet).out.strip() == (
         "compiled 4 customer(s): 0 written, 0 deleted")
+    noop = cli("compile", "--timings", cwd=fleet)  # the tree the last compile left
+    assert noop.out.strip() == "compiled 4 customer(s): 0 written, 0 deleted"
+    assert stages(noop) == ["memo", "total"], noop.err
     values = fleet / VALUES.format("initech")
     before = values.read_bytes()
     rewrite_keeping_size_and_mtime(values, "replicas: 1", "replicas: 7")
-    result = cli("compile", cwd=fleet)
+    result = cli("compile", "--timings", cwd=fleet)
     assert result.out.strip() == "compiled 4 customer(s): 1 written, 0 deleted"
+    assert stages(result) == ["memo", "specs", "render", "diff", "write", "record", "total"]
     assert values.read_bytes() == before
 
 

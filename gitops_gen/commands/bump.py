@@ -22,7 +22,7 @@ from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_f
 from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
 from gitops_gen.speccache import spec_cache
 from gitops_gen.specedit import set_scalar
-from gitops_gen.stagetimes import StageTimes
+from gitops_gen.stagetimes import StageTimes, timed
 from gitops_gen.transaction import Outcome, commit_change
 from gitops_gen.tree import TreeChange
 from gitops_gen.validate import ValidateFactory
@@ -123,7 +123,8 @@ def _commit(platform: Platform, bump: Bump, no_commit: bool,
             validator: ValidateFactory, times: StageTimes) -> Outcome:
     with times.stage("compile"):
         change, changed = compile_with(platform, {rel: new for rel, (_, new) in
-                                                  bump.edits.items()})
+                                                  bump.edits.items()},
+                                       times.inner.setdefault("compile", {}))
     return commit_change(platform, change, bump.message, validator(platform, changed, times),
                          no_commit, owned(platform, bump), times)
 
@@ -135,18 +136,21 @@ def owned(platform: Platform, bump: Bump) -> list[str]:
             *(rule.path_for(None) for rule in platform.platform_outputs())]
 
 
-def compile_with(platform: Platform, texts: dict[str, str]) -> tuple[TreeChange, list[str]]:
+def compile_with(platform: Platform, texts: dict[str, str],
+                 timings: dict[str, float] | None = None) -> tuple[TreeChange, list[str]]:
     """The whole change if the hand-written files had `texts` — those files plus every
-    generated file that changes because of them — and the customers it touches."""
+    generated file that changes because of them — and the customers it touches.
+    `timings`: seconds per stage of the compile (`plan_compile`'s) are added to it."""
     config = texts.get(CONFIG_FILE)
     target = platform_from_text(platform.root, config) if config else platform
-    specs = load_all(target, cache=spec_cache(target))
-    edited = {s.name: s for s in specs}
-    for rel, text in texts.items():
-        if rel != CONFIG_FILE:
-            name = rel.removeprefix("customers/").removesuffix(".yaml")
-            edited[name] = parse_spec(target, name, text)
-    plan = plan_compile(target, list(edited.values()))
+    with timed({} if timings is None else timings, "specs"):
+        specs = load_all(target, cache=spec_cache(target))
+        edited = {s.name: s for s in specs}
+        for rel, text in texts.items():
+            if rel != CONFIG_FILE:
+                name = rel.removeprefix("customers/").removesuffix(".yaml")
+                edited[name] = parse_spec(target, name, text)
+    plan = plan_compile(target, list(edited.values()), timings=timings)
     touched = {plan.wanted[rel].customer for rel in plan.change.writes}
     plan.change.writes.update({rel: text.encode("utf-8") for rel, text in texts.items()})
     return plan.change, sorted(name for name in touched if name)

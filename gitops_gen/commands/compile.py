@@ -8,38 +8,47 @@ from gitops_gen.console import Console
 from gitops_gen.platform import Platform
 from gitops_gen.runmemo import RunMemo, run_memo
 from gitops_gen.spec import check_name
+from gitops_gen.stagetimes import StageTimes
 from gitops_gen.tree import apply
 from gitops_gen.treestat import TreeStat, tree_json, tree_of_json, tree_stat
 
 
-def run(platform: Platform, console: Console, names: Sequence[str], jobs: int = 0) -> int:
+def run(platform: Platform, console: Console, names: Sequence[str], jobs: int = 0,
+        times: StageTimes | None = None) -> int:
+    """`times`: where the stages (memo, specs, render, diff, write, record) say how long
+    they took."""
+    times = times or StageTimes()
     for name in names:
         check_name(name)
     # A whole-tree compile remembers the tree it left (runmemo.py): if no file's stats
     # have changed since, there is nothing to do; if only some customers' files have,
     # only they are compiled again (with the platform-wide files, as always).
-    memo = run_memo(platform, "compile", {}) if not names else None
-    tree = tree_stat(platform) if memo else None
-    only: list[str] | None = list(names) or None
-    if memo is not None and tree is not None:
-        earlier = _tree_of(memo)
-        changed = tree.changed_customers(earlier, platform.root) if earlier else None
-        if changed == set():
-            if earlier is not None and tree.racy != earlier.racy:
-                memo.save(tree_json(tree))  # settled since: stats alone will do next time
-            console.summary(f"compiled {len(tree.customers)} customer(s): 0 written, 0 deleted")
-            return 0
-        only = sorted(changed) if changed else None
+    with times.stage("memo"):
+        memo = run_memo(platform, "compile", {}) if not names else None
+        tree = tree_stat(platform) if memo else None
+        only: list[str] | None = list(names) or None
+        earlier = _tree_of(memo) if memo is not None and tree is not None else None
+        changed = (tree.changed_customers(earlier, platform.root)
+                   if tree is not None and earlier is not None else None)
+    if memo is not None and tree is not None and changed == set():
+        if earlier is not None and tree.racy != earlier.racy:
+            memo.save(tree_json(tree))  # settled since: stats alone will do next time
+        console.summary(f"compiled {len(tree.customers)} customer(s): 0 written, 0 deleted")
+        return 0
+    if changed:
+        only = sorted(changed)
     from gitops_gen.compiler import plan_compile  # rendering's imports: not for a no-op
 
-    plan = plan_compile(platform, only=only, jobs=jobs)
-    apply(platform.root, plan.change)
+    plan = plan_compile(platform, only=only, jobs=jobs, timings=times.seconds)
+    with times.stage("write"):
+        apply(platform.root, plan.change)
     for rel in sorted(plan.change.writes):
         console.detail(f"wrote {rel}")
     for rel in plan.change.deletes:
         console.detail(f"deleted {rel}")
-    if memo is not None and (after := tree_stat(platform)) is not None:
-        memo.save(tree_json(after))
+    with times.stage("record"):
+        if memo is not None and (after := tree_stat(platform)) is not None:
+            memo.save(tree_json(after))
     console.summary(
         f"compiled {len(plan.specs) if not names else len(names)} customer(s): "
         f"{len(plan.change.writes)} written, {len(plan.change.deletes)} deleted"
