@@ -240,8 +240,8 @@ def validate(g: Globals, output: str, backend: str, jobs: int, base: str, cache:
 @click.option("--retries", type=click.IntRange(0, 20), default=None,
               help="Replays after a rejected push (default: git.pushRetries, else 3).")
 @click.option("--timings", is_flag=True,
-              help="Print the time of each stage (plan, compile, write, validate and its "
-                   "stages, commit) to stderr.")
+              help="Print the time of each stage (plan, compile and validate with theirs, "
+                   "write, commit, push with any replays) to stderr.")
 @writes_tree
 @pass_globals
 def bump_image(g: Globals, tag: str, customers: tuple[str, ...], no_commit: bool, push: bool,

@@ -151,9 +151,11 @@ def test_push_replays_onto_a_remote_that_moved(remote: Path, tmp_path: Path) -> 
     assert cli("add", "hooli", cwd=a).code == 0  # an unrelated customer, pushed first
     git("push", "-q", "origin", "main", cwd=a)
     theirs = remote_head(remote)
-    result = cli("bump-image", "3.0.0", "--push", cwd=b)
+    result = cli("bump-image", "3.0.0", "--push", "--timings", cwd=b)
     assert result.code == 0, result.text
     assert "after 1 replay(s)" in result.out
+    stages = [line.split()[0] for line in result.err.splitlines()]
+    assert stages == ["plan", "compile", "write", "validate", "commit", "push", "total"]
     # both changes landed: A's commit is an ancestor of the bump, nothing force-pushed
     git("merge-base", "--is-ancestor", theirs, remote_head(remote), cwd=remote)
     check = clone(remote, tmp_path / "check")

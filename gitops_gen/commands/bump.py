@@ -78,7 +78,8 @@ def run(
         where = outcome.commit_text()
         console.summary(f"{bump.message}: {len(outcome.paths)} files, {where}")
         return 0
-    return _push(platform, console, bump, git_ops, upstream, retries, validator)
+    with times.stage("push"):  # replays onto a remote that moved included
+        return _push(platform, console, bump, git_ops, upstream, retries, validator)
 
 
 def plan_bump(platform: Platform, tag: str, named: Sequence[str]) -> Bump:
