@@ -56,6 +56,7 @@ from gitops_gen.helm_inprocess import (
 )
 from gitops_gen.kustomize_batch import build_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
+from gitops_gen.model import BuildStats as BuildStats  # its first home was here
 from gitops_gen.overlaycache import OverlayCache
 from gitops_gen.procs import ToolFailed, run
 from gitops_gen.resolver import Resolver
@@ -111,20 +112,6 @@ CLUSTER_SCOPED_KINDS = frozenset(
 def application_path(customer: str) -> str:
     """The repo-relative file of a customer's Argo CD Application."""
     return f"gitops/argocd/customer-{customer}.yaml"
-
-
-@dataclass
-class BuildStats:
-    """What a `build_all` run did, for --timings and tests."""
-
-    applications: int = 0
-    cached: int = 0  # taken from the build cache
-    built: int = 0  # built now (helm/kustomize, or the in-process helm)
-    batched_overlays: int = 0  # kustomize overlays built in a batch
-    cached_overlays: int = 0  # kustomize overlays taken from the cache (overlaycache.py)
-    in_process_helm: int = 0  # helm sources rendered in-process
-    values_checked_here: int = 0  # of those, values.schema.json checked by ValuesSchema
-    worker_processes: int = 0  # processes the in-process helm rendered in
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,17 @@ def customer_of_path(path: str) -> str | None:
     if len(p.parts) == 2 and p.parts[0] == "customers" and p.suffix == ".yaml":
         return p.stem
     return None
+
+
+@dataclass
+class BuildStats:
+    """What a `build_all` run did (build.py), for --timings and tests."""
+
+    applications: int = 0
+    cached: int = 0  # taken from the build cache
+    built: int = 0  # built now (helm/kustomize, or the in-process helm)
+    batched_overlays: int = 0  # kustomize overlays built in a batch
+    cached_overlays: int = 0  # kustomize overlays taken from the cache (overlaycache.py)
+    in_process_helm: int = 0  # helm sources rendered in-process
+    values_checked_here: int = 0  # of those, values.schema.json checked by ValuesSchema
+    worker_processes: int = 0  # processes the in-process helm rendered in

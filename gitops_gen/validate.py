@@ -9,16 +9,18 @@ raises.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gitops_gen.model import Finding
 from gitops_gen.platform import Platform, load_platform
 from gitops_gen.stagetimes import StageTimes
-from gitops_gen.transaction import Validate
 from gitops_gen.validatememo import remembered_validate
 from gitops_gen.validatereport import Earlier
 from gitops_gen.validatereport import Report as Report  # re-exported: its first home
 from gitops_gen.validatereport import ValidateOptions as ValidateOptions
+
+if TYPE_CHECKING:  # GitPython's ~70 ms of imports: not for a report replayed from the memo
+    from gitops_gen.transaction import Validate
 
 
 def validate_tree(

@@ -7,8 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_gen.build import BuildStats
-from gitops_gen.model import Finding, Manifest
+from gitops_gen.model import BuildStats, Finding, Manifest
 
 
 @dataclass

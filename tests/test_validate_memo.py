@@ -91,6 +91,16 @@ def test_an_unchanged_tree_gives_the_last_report_without_building(fleet: Path) -
     assert report(again) == report(validate(fleet, "--no-cache"))
 
 
+def test_a_replayed_report_imports_no_build_and_no_git(fleet: Path) -> None:
+    """What a no-op run does without (~0.15 s of imports): helm's SDK and the build,
+    GitPython. Python's own import log (-X importtime) names every module imported."""
+    result = cli("validate", "--timings", cwd=fleet, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert stages(result) == ["memo", "total"], result.err
+    imported = set(re.findall(r"^import time:.*\| +(\S+)$", result.err, re.MULTILINE))
+    assert {"gitops_gen.validatememo", "gitops_gen.treestat"} <= imported  # the log works
+    assert not imported & {"git", "helm_python", "gitops_gen.build", "gitops_gen.pipeline"}
+
+
 def test_a_commit_that_leaves_the_specs_alone_keeps_the_memo(fleet: Path) -> None:
     git("add", "-A", cwd=fleet)
     git("commit", "-qm", "four customers", cwd=fleet)
