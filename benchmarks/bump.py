@@ -14,11 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fleet import gitops_gen, machine, make_platform, timed
+from fleet import byte_compile, gitops_gen, machine, make_platform, timed
 
 
 def main() -> None:
     customers = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    byte_compile()
     with tempfile.TemporaryDirectory(prefix="gitops-gen-bench-") as tmp:
         root = make_platform(Path(tmp) / "platform", customers)
         tags = iter(f"2.0.{i}" for i in range(100))

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing import get_context
 from pathlib import Path
 
-from fleet import machine, make_platform, timed  # this script's directory
+from fleet import byte_compile, machine, make_platform, timed  # this script's directory
 
 from gitops_gen.argocd import applications, argocd_objects
 from gitops_gen.build import _plan
@@ -132,6 +132,7 @@ def main() -> int:
                              "machines, this one included)")
     args = parser.parse_args()
     n, runs = args.customers, args.runs
+    byte_compile()
     print(f"{n} customers, medians of {runs} runs; {machine()}; in {args.dir or '$TMPDIR'}")
     with tempfile.TemporaryDirectory(prefix="gitops-gen-scale-", dir=args.dir) as tmp:
         tools = cache_root() / "tools"
