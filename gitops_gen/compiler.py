@@ -15,6 +15,10 @@ from gitops_gen.speccache import spec_cache
 from gitops_gen.stagetimes import timed
 from gitops_gen.tree import TreeChange, plan_changes
 
+# Rendering a customer costs about what reading and writing this many customers' entries
+# of the render cache does (~2 ms against ~60 us).
+_RENDER_COST_IN_PACK_ENTRIES = 30
+
 
 @dataclass
 class CompilePlan:
@@ -50,7 +54,12 @@ def plan_compile(
         raise InputError("\n".join(problems))
     chosen = [s for s in all_specs if only is None or s.name in only]
     with timed(seconds, "render"):
-        renderer = Renderer(platform, render_cache(platform) if cache else None, jobs)
+        # The render cache is one file holding every customer's files (rendercache.py), read
+        # and written whole (0.6 s at 10,000 customers, 40 MB): a few customers (one spec
+        # changed) are quicker rendered afresh.
+        few = only is not None and len(chosen) * _RENDER_COST_IN_PACK_ENTRIES < len(all_specs)
+        renderer = Renderer(platform, render_cache(platform) if cache and not few else None,
+                            jobs)
         # platform-wide files may list every customer (DNS records): render them for all
         wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs))
         if renderer.cache is not None:

@@ -440,6 +440,27 @@ def test_specs_and_renders_are_reused_and_damaged_entries_ignored(fleet: Path, c
     assert b"acne" not in specs.read_bytes() + renders.read_bytes()  # rewritten whole
 
 
+def test_a_few_customers_render_without_the_render_cache(platform: Path, cache: Path) -> None:
+    """The render cache is read and written whole: not for one changed customer of 40
+    (compiler.py), whose files are rendered afresh, as a full compile would write them."""
+    for n in range(40):
+        (platform / "customers" / f"c{n:02}.yaml").write_text(f"name: c{n:02}\n")
+    assert cli("compile", cwd=platform).code == 0
+    [renders] = (cache.parent / "renders").glob("*.json")
+    before = (renders.read_bytes(), renders.stat().st_mtime_ns)
+    (platform / "customers" / "c07.yaml").write_text("name: c07\ntier: large\n")
+    result = cli("compile", "--timings", cwd=platform)
+    assert result.out.strip() == "compiled 40 customer(s): 1 written, 0 deleted", result.text
+    assert (renders.read_bytes(), renders.stat().st_mtime_ns) == before
+    values = platform / "gitops/apps/customer-c07/values.yaml"
+    assert "replicas: 3" in values.read_text()  # the large tier's
+    forget_runs(cache)
+    shutil.rmtree(platform / "gitops" / "apps")
+    assert cli("compile", cwd=platform).code == 0  # every customer: through the cache
+    assert "replicas: 3" in values.read_text()
+    assert b"c07" in renders.read_bytes() and renders.read_bytes() != before[0]
+
+
 def test_a_template_edited_after_a_warm_run_is_drift(fleet: Path) -> None:
     validate(fleet)
     template = fleet / "templates" / "namespace.yaml.j2"
