@@ -6,6 +6,7 @@ exit code: 0 success, 1 validation findings, 2 usage or input error.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -327,7 +328,25 @@ def tools_install(g: Globals) -> int:
     return 0
 
 
+# A run keeps millions of objects live until it ends (specs, renders, every build's
+# objects); at Python's default thresholds the collector walks them all again each time
+# they grow by a quarter: 15 full collections, 6 s of a 10,000-customer validate's 19 s
+# of CPU. Young collections every 200,000 allocations and full ones rarely instead (as
+# mypy runs); the peak memory stayed the same (a build makes no cyclic garbage).
+RUN_GC_THRESHOLDS = (200_000, 30, 30)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `gitops-gen` command; its exit code (0 ok, 1 findings, 2 input error)."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        return _main(argv)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None,
                           prog_name="gitops-gen", standalone_mode=False)

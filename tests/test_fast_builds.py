@@ -141,6 +141,28 @@ def test_the_sdk_collects_less_often_unless_told(given: str | None, kept: str) -
     assert out.strip() == kept
 
 
+def test_a_run_collects_garbage_rarely_and_puts_the_thresholds_back(
+        platform_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command runs at cli.RUN_GC_THRESHOLDS (seen where it loads the platform), and
+    the caller's thresholds are back when it returns."""
+    import gc
+
+    from gitops_gen import cli
+
+    seen: list[tuple[int, ...]] = []
+
+    def load_platform_seen(start: Path) -> Any:
+        seen.append(gc.get_threshold())
+        return load_platform(start)
+
+    monkeypatch.setattr(cli, "load_platform", load_platform_seen)
+    monkeypatch.chdir(platform_copy)
+    before = gc.get_threshold()
+    assert cli.main(["list", "--format", "json"]) == 0
+    assert seen == [cli.RUN_GC_THRESHOLDS] != [before]
+    assert gc.get_threshold() == before
+
+
 # --- the kustomize batch on overlays made for it --------------------------------------
 
 
