@@ -276,25 +276,6 @@ class GitOps:
                 raise PushRejected(text) from None
             raise InputError(f"git push failed:\n{_git_error(exc)}") from None
 
-    def patch(self, base: str, head: str, paths: Sequence[str]) -> str:
-        """The diff base..head of `paths`: a change to replay onto another base."""
-        return str(self.git.diff("--binary", "--full-index", base, head, "--",
-                                 *self.repo._spec(paths)))
-
-    def apply(self, patch: str) -> str | None:
-        """Apply `patch` to the working tree; None if it applied, else git's complaint
-        (and then nothing was applied: `git apply` is all or nothing)."""
-        if not patch.strip():
-            return None
-        with tempfile.NamedTemporaryFile("w", suffix=".patch", encoding="utf-8") as handle:
-            handle.write(patch)
-            handle.flush()
-            try:
-                self.git.apply(handle.name)
-            except git.GitCommandError as exc:
-                return _git_error(exc)
-        return None
-
     def show(self, rev: str, rel: str) -> str | None:
         """The text of `rel` at `rev`, or None if it does not exist there."""
         try:
