@@ -34,10 +34,6 @@ class Container:
     spec: Mapping[str, Any]
 
     @property
-    def is_init(self) -> bool:
-        return self.field == "initContainers"
-
-    @property
     def name(self) -> str:
         return str(self.spec.get("name") or "?")
 
