@@ -8,7 +8,7 @@ raises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from gitops_gen.model import Finding
@@ -53,15 +53,19 @@ class ValidateFactory(Protocol):
     give another)."""
 
     def __call__(self, platform: Platform, customers: Sequence[str] | None,
-                 times: StageTimes | None = None) -> Validate: ...
+                 times: StageTimes | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> Validate: ...
 
 
 def validator_for_commands(platform: Platform, customers: Sequence[str] | None,
-                           times: StageTimes | None = None) -> Validate:
+                           times: StageTimes | None = None,
+                           progress: Callable[[int, int], None] | None = None) -> Validate:
     """What add/remove/bump-image run before they commit: the tree as now written,
-    gitops-gen.yaml included (bump-image changes it). Its stages go to `times`."""
+    gitops-gen.yaml included (bump-image changes it). Its stages go to `times`; the
+    build tells `progress` (builds done, of how many) as it goes."""
     def validate() -> list[Finding]:
-        report = validate_tree(load_platform(platform.root), customers)
+        report = validate_tree(load_platform(platform.root), customers,
+                               ValidateOptions(progress=progress))
         if times is not None:
             times.inner["validate"] = report.timings
         return report.findings

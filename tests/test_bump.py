@@ -68,6 +68,20 @@ def test_timings_name_every_stage_on_stderr_only(fleet: Path) -> None:
     assert "--timings" in cli("bump-image", "--help", cwd=fleet).out
 
 
+def test_the_check_before_a_commit_reports_its_build_progress(fleet: Path, cache: Path) -> None:
+    """What bump-image hands validate's progress bar on a terminal (progress.py, which
+    draws nothing elsewhere): the build's count of apps done, up to all of them (an
+    empty build cache here: every app is built)."""
+    from gitops_gen.platform import load_platform
+    from gitops_gen.validate import validator_for_commands
+
+    seen: list[tuple[int, int]] = []
+    check = validator_for_commands(load_platform(fleet), ["acme", "globex", "initech"],
+                                   progress=lambda done, total: seen.append((done, total)))
+    assert check() == []
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
 def test_bump_changes_only_tag_lines_and_keeps_comments(fleet: Path) -> None:
     assert cli("bump-image", "1.4.2", cwd=fleet).code == 0
     spec = (fleet / "customers/initech.yaml").read_text()

@@ -10,7 +10,7 @@ recompiled and revalidated on the new base, committed and pushed again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gitops_gen.compiler import plan_compile
@@ -19,6 +19,7 @@ from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import GitOps, PushRejected, Upstream, require_repo
 from gitops_gen.imagetag import check_tag
 from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_from_text
+from gitops_gen.progress import progress_bar
 from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
 from gitops_gen.speccache import spec_cache
 from gitops_gen.specedit import set_scalar
@@ -71,7 +72,8 @@ def run(
         return 0
     for name in bump.pinned_moved:
         console.warn(f"{name} is pinned; moved to {tag} because it was named (still pinned)")
-    outcome = _commit(platform, bump, no_commit, validator, times)
+    outcome = _commit(platform, bump, no_commit, validator, times,
+                      progress_bar(console.err, "build"))
     if not outcome.ok:
         return _refused(console, outcome)
     if git_ops is None or upstream is None:
@@ -120,13 +122,14 @@ def _tag_of(platform: Platform, spec: CustomerSpec) -> str:
     return _own_tag(spec) or platform.image_tag
 
 
-def _commit(platform: Platform, bump: Bump, no_commit: bool,
-            validator: ValidateFactory, times: StageTimes) -> Outcome:
+def _commit(platform: Platform, bump: Bump, no_commit: bool, validator: ValidateFactory,
+            times: StageTimes, progress: Callable[[int, int], None] | None) -> Outcome:
     with times.stage("compile"):
         change, changed = compile_with(platform, {rel: new for rel, (_, new) in
                                                   bump.edits.items()},
                                        times.inner.setdefault("compile", {}))
-    return commit_change(platform, change, bump.message, validator(platform, changed, times),
+    return commit_change(platform, change, bump.message,
+                         validator(platform, changed, times, progress),
                          no_commit, owned(platform, bump), times)
 
 
