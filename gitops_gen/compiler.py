@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_gen.errors import InputError
+from gitops_gen.forkpool import Progress
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import Platform
 from gitops_gen.render import Renderer, files_by_path
@@ -34,6 +35,7 @@ def plan_compile(
     cache: bool = True,
     jobs: int = 0,
     timings: dict[str, float] | None = None,
+    progress: Progress | None = None,
 ) -> CompilePlan:
     """The files for `specs` (default: every spec) and the change that brings the tree there.
 
@@ -43,7 +45,7 @@ def plan_compile(
     and rendered again (speccache.py, rendercache.py), except that a few customers of
     many are rendered afresh (cheaper than the render cache). `jobs`: processes checking specs
     and rendering (forkpool.py); 0 = one per core. `timings`: seconds per stage (specs,
-    render, diff) are added to it.
+    render, diff) are added to it. `progress`: told the renders done, of how many.
     """
     seconds = {} if timings is None else timings
     with timed(seconds, "specs"):
@@ -62,7 +64,8 @@ def plan_compile(
         renderer = Renderer(platform, render_cache(platform) if cache and not few else None,
                             jobs)
         # platform-wide files may list every customer (DNS records): render them for all
-        wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs))
+        wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs,
+                                                   progress=progress))
         if renderer.cache is not None:
             renderer.cache.flush()
     with timed(seconds, "diff"):  # what the tree holds against what it should

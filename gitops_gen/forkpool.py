@@ -18,12 +18,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gitops_gen.errors import InputError
 
 T = TypeVar("T")
+Progress = Callable[[int, int], None]  # (items done, of how many)
 MINIMUM = 200  # below this many items the workers' start-up (~10-20 ms each) is not won back
 _CHUNKS_PER_WORKER = 4  # uneven items even out; each chunk is one message back
 
@@ -40,19 +41,23 @@ def cores() -> int:
 
 
 def map_forked(work: Callable[[int], T], count: int, jobs: int = 0,
-               minimum: int = MINIMUM) -> list[T]:
+               minimum: int = MINIMUM, progress: Progress | None = None) -> list[T]:
     """`[work(i) for i in range(count)]`, across `jobs` forked workers (0: one per core)
-    where that is safe and worth it."""
+    where that is safe and worth it. `progress` is told (items done, count) as chunks of
+    them come back, in order."""
     jobs = jobs or cores()
     if count < minimum or jobs < 2 or not _fork_is_safe():
-        return [work(i) for i in range(count)]
+        return [_told(progress, i + 1, count, work(i)) for i in range(count)]
     global _work
     _work = work
     try:
         step = -(-count // (jobs * _CHUNKS_PER_WORKER))
         chunks = [(start, min(start + step, count)) for start in range(0, count, step)]
+        done: list[list[tuple[bool, Any]]] = []
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            done: Sequence[list[tuple[bool, Any]]] = pool.map(_run_chunk, chunks, chunksize=1)
+            for (_, end), chunk in zip(chunks, pool.imap(_run_chunk, chunks, chunksize=1),
+                                       strict=True):
+                done.append(_told(progress, end, count, chunk))
     finally:
         _work = None
     results = []
@@ -62,6 +67,12 @@ def map_forked(work: Callable[[int], T], count: int, jobs: int = 0,
                 raise value  # the first input error in item order, as in-process
             results.append(value)
     return results
+
+
+def _told(progress: Progress | None, done: int, count: int, result: T) -> T:
+    if progress is not None:
+        progress(done, count)
+    return result
 
 
 def _run_chunk(bounds: tuple[int, int]) -> list[tuple[bool, Any]]:

@@ -25,7 +25,7 @@ import jinja2
 import yaml
 
 from gitops_gen.errors import InputError
-from gitops_gen.forkpool import map_forked
+from gitops_gen.forkpool import Progress, map_forked
 from gitops_gen.goyaml import load_all
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import (
@@ -99,14 +99,16 @@ class Renderer:
         return [file for file in rendered if file is not None]
 
     def render_all(self, specs: Iterable[CustomerSpec],
-                   fleet: Iterable[CustomerSpec] | None = None) -> list[RenderedFile]:
-        """The files of `specs`, and the platform-wide files of `fleet` (default: `specs`)."""
+                   fleet: Iterable[CustomerSpec] | None = None,
+                   progress: Progress | None = None) -> list[RenderedFile]:
+        """The files of `specs`, and the platform-wide files of `fleet` (default: `specs`).
+        `progress`: told (customers rendered, of how many not in the cache)."""
         specs = list(specs)
         files = self.render_platform(specs if fleet is None else fleet)
         cached = [self.cache.get(spec) if self.cache is not None else None for spec in specs]
         todo = [spec for spec, hit in zip(specs, cached, strict=True) if hit is None]
         fresh = iter(map_forked(lambda i: self._render_customer(todo[i]), len(todo),
-                                self.jobs))
+                                self.jobs, progress=progress))
         for spec, hit in zip(specs, cached, strict=True):
             if hit is None:
                 hit = next(fresh)

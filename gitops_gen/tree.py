@@ -172,9 +172,19 @@ WRITERS = 8
 _PARALLEL_FROM = 64  # writes; fewer go one by one
 
 
-def apply(root: Path, change: TreeChange) -> Snapshot:
+def apply(root: Path, change: TreeChange,
+          progress: Callable[[int, int], None] | None = None) -> Snapshot:
+    """Make the tree hold `change`; the snapshot that puts it back. `progress`: told the
+    files written or deleted, of how many."""
     snapshot = take_snapshot(root, change.paths)
     writes = list(change.writes.items())
+    total = len(writes) + len(change.deletes)
+
+    def step(done: int) -> None:
+        _test_kill_point(done)
+        if progress is not None:
+            progress(done, total)
+
     try:
         done = 0
         _test_kill_point(done)
@@ -191,17 +201,17 @@ def apply(root: Path, change: TreeChange) -> Snapshot:
                 for _ in pool.map(lambda item: write_atomic(root / item[0], item[1]),
                                   writes[:parallel]):
                     done += 1
-                    _test_kill_point(done)
+                    step(done)
         for rel, content in writes[parallel:]:
             write_atomic(root / rel, content)
             done += 1
-            _test_kill_point(done)
+            step(done)
         for rel in change.deletes:
             path = root / rel
             path.unlink(missing_ok=True)
             _remove_empty_parents(root, path.parent)
             done += 1
-            _test_kill_point(done)
+            step(done)
     except OSError:
         snapshot.restore()  # the pool has finished every write it started
         raise

@@ -6,6 +6,7 @@ writes are compared with each customer rendered here, in this process, one by on
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -35,6 +36,23 @@ def test_work_runs_in_forked_workers_and_comes_back_in_order() -> None:
                          check=True).stdout.split()
     # in order; none done here; by at most two workers (one may take every chunk)
     assert out == ["True", "False", "True"]
+
+
+def test_progress_is_told_as_chunks_come_back() -> None:
+    """Forked (a fresh interpreter, as above): (items done, 500) per chunk, in order, the
+    last (500, 500); in-process: per item."""
+    probe = ("from gitops_gen import forkpool\nseen = []\n"
+             "forkpool.map_forked(lambda i: i, 500, jobs=2,"
+             " progress=lambda done, total: seen.append((done, total)))\nprint(seen)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    seen = ast.literal_eval(out)
+    dones = [done for done, _ in seen]
+    assert len(seen) == 8 and dones == sorted(dones) and seen[-1] == (500, 500)
+    assert {total for _, total in seen} == {500}
+    here: list[tuple[int, int]] = []
+    forkpool.map_forked(lambda i: i, 3, progress=lambda done, total: here.append((done, total)))
+    assert here == [(1, 3), (2, 3), (3, 3)]
 
 
 def test_small_or_single_job_work_runs_here() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
 from gitops_gen import progress
 from gitops_gen.progress import ProgressBar, progress_bar
+from gitops_gen.tree import TreeChange, apply
 
 
 class Terminal(io.StringIO):
@@ -38,3 +40,15 @@ def test_a_short_run_draws_nothing() -> None:
     for done in range(1, 11):
         bar(done, 10)
     assert out.getvalue() == ""
+
+
+def test_writing_the_tree_tells_each_file_done(tmp_path: Path) -> None:
+    """What compile's `write` bar is told: files written (many at once), then deleted."""
+    (tmp_path / "gone.yaml").write_text("x: 1\n")
+    writes = {f"gitops/apps/c{i}/values.yaml": b"x: 1\n" for i in range(100)}
+    seen: list[tuple[int, int]] = []
+    apply(tmp_path, TreeChange(writes, ["gone.yaml"]),
+          lambda done, total: seen.append((done, total)))
+    assert seen == [(done, 101) for done in range(1, 102)]
+    assert not (tmp_path / "gone.yaml").exists()
+    assert (tmp_path / "gitops/apps/c99/values.yaml").read_bytes() == b"x: 1\n"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gitops_gen.console import Console
 from gitops_gen.platform import Platform
+from gitops_gen.progress import progress_bar
 from gitops_gen.runmemo import RunMemo, run_memo
 from gitops_gen.spec import check_name
 from gitops_gen.stagetimes import StageTimes
@@ -39,9 +40,10 @@ def run(platform: Platform, console: Console, names: Sequence[str], jobs: int = 
         only = sorted(changed)
     from gitops_gen.compiler import plan_compile  # rendering's imports: not for a no-op
 
-    plan = plan_compile(platform, only=only, jobs=jobs, timings=times.seconds)
+    plan = plan_compile(platform, only=only, jobs=jobs, timings=times.seconds,
+                        progress=progress_bar(console.err, "render"))
     with times.stage("write"):
-        apply(platform.root, plan.change)
+        apply(platform.root, plan.change, progress_bar(console.err, "write"))
     for rel in sorted(plan.change.writes):
         console.detail(f"wrote {rel}")
     for rel in plan.change.deletes:
