@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_gen.errors import InputError
-from gitops_gen.forkpool import Progress
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import Platform
+from gitops_gen.progress import Progress
 from gitops_gen.render import Renderer, files_by_path
 from gitops_gen.rendercache import render_cache
 from gitops_gen.spec import CustomerSpec, check_unique, load_all

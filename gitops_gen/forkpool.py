@@ -22,9 +22,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gitops_gen.errors import InputError
+from gitops_gen.progress import Progress
 
 T = TypeVar("T")
-Progress = Callable[[int, int], None]  # (items done, of how many)
 MINIMUM = 200  # below this many items the workers' start-up (~10-20 ms each) is not won back
 _CHUNKS_PER_WORKER = 4  # uneven items even out; each chunk is one message back
 

@@ -7,7 +7,10 @@ output) and for runs that end before `DELAY` seconds: a bar that flashes by is n
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TextIO
+
+Progress = Callable[[int, int], None]  # told (done, of how many) as work goes on
 
 DELAY = 0.5  # seconds before the first draw
 WIDTH = 30

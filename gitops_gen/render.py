@@ -25,7 +25,7 @@ import jinja2
 import yaml
 
 from gitops_gen.errors import InputError
-from gitops_gen.forkpool import Progress, map_forked
+from gitops_gen.forkpool import map_forked
 from gitops_gen.goyaml import load_all
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import (
@@ -36,6 +36,7 @@ from gitops_gen.platform import (
     OutputRule,
     Platform,
 )
+from gitops_gen.progress import Progress
 from gitops_gen.rendercache import RenderCache
 from gitops_gen.spec import CustomerSpec
 from gitops_gen.yamlemit import dump_documents, json_text

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gitops_gen.model import Finding, RenderedFile, customer_of_path
 from gitops_gen.platform import GENERATED_MARK, JSON_NOTE_KEY, Platform
+from gitops_gen.progress import Progress
 
 TEMP_SUFFIX = ".gitops-gen-tmp"
 TEST_KILL_AFTER_WRITES = "GITOPS_GEN_TEST_KILL_AFTER_WRITES"
@@ -172,8 +173,7 @@ WRITERS = 8
 _PARALLEL_FROM = 64  # writes; fewer go one by one
 
 
-def apply(root: Path, change: TreeChange,
-          progress: Callable[[int, int], None] | None = None) -> Snapshot:
+def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> Snapshot:
     """Make the tree hold `change`; the snapshot that puts it back. `progress`: told the
     files written or deleted, of how many."""
     snapshot = take_snapshot(root, change.paths)

@@ -8,11 +8,12 @@ raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from gitops_gen.model import Finding
 from gitops_gen.platform import Platform, load_platform
+from gitops_gen.progress import Progress
 from gitops_gen.stagetimes import StageTimes
 from gitops_gen.validatememo import remembered_validate
 from gitops_gen.validatereport import Earlier
@@ -54,12 +55,12 @@ class ValidateFactory(Protocol):
 
     def __call__(self, platform: Platform, customers: Sequence[str] | None,
                  times: StageTimes | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Validate: ...
+                 progress: Progress | None = None) -> Validate: ...
 
 
 def validator_for_commands(platform: Platform, customers: Sequence[str] | None,
                            times: StageTimes | None = None,
-                           progress: Callable[[int, int], None] | None = None) -> Validate:
+                           progress: Progress | None = None) -> Validate:
     """What add/remove/bump-image run before they commit: the tree as now written,
     gitops-gen.yaml included (bump-image changes it). Its stages go to `times`; the
     build tells `progress` (builds done, of how many) as it goes."""

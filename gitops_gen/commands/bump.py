@@ -10,7 +10,7 @@ recompiled and revalidated on the new base, committed and pushed again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_gen.compiler import plan_compile
@@ -19,7 +19,7 @@ from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import GitOps, PushRejected, Upstream, require_repo
 from gitops_gen.imagetag import check_tag
 from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_from_text
-from gitops_gen.progress import progress_bar
+from gitops_gen.progress import Progress, progress_bar
 from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
 from gitops_gen.speccache import spec_cache
 from gitops_gen.specedit import set_scalar
@@ -123,7 +123,7 @@ def _tag_of(platform: Platform, spec: CustomerSpec) -> str:
 
 
 def _commit(platform: Platform, bump: Bump, no_commit: bool, validator: ValidateFactory,
-            times: StageTimes, progress: Callable[[int, int], None] | None) -> Outcome:
+            times: StageTimes, progress: Progress | None) -> Outcome:
     with times.stage("compile"):
         change, changed = compile_with(platform, {rel: new for rel, (_, new) in
                                                   bump.edits.items()},
