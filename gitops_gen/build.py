@@ -59,6 +59,7 @@ from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.model import BuildStats as BuildStats  # its first home was here
 from gitops_gen.overlaycache import OverlayCache
 from gitops_gen.procs import ToolFailed, run
+from gitops_gen.progress import Progress
 from gitops_gen.resolver import Resolver
 from gitops_gen.toolchain import Toolchain
 
@@ -122,7 +123,7 @@ class BuildOptions:
     cache: BuildCache | None = None  # buildcache.py
     batch_kustomize: bool = True  # kustomize_batch.py
     in_process_helm: bool = True  # helm_inprocess.py
-    progress: Callable[[int, int], None] | None = None  # (done, total), after each app
+    progress: Progress | None = None  # (done, total), after each app
     # builds from which the in-process helm renders in forked worker processes
     worker_processes_from: int = 200
     stats: BuildStats = field(default_factory=BuildStats)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_gen.model import BuildStats, Finding, Manifest
+from gitops_gen.progress import Progress
 
 
 @dataclass
@@ -40,5 +41,5 @@ class ValidateOptions:
     backend: str = "auto"
     jobs: int = 0  # 0 = one per core
     cache: bool = True  # reuse builds whose inputs are unchanged (gitops_gen/buildcache.py)
-    progress: Callable[[int, int], None] | None = None  # builds done, of how many
+    progress: Progress | None = None  # builds done, of how many
     base: str = "HEAD"  # what the mass-removal check compares the tree with
