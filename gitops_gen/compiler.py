@@ -43,9 +43,9 @@ def plan_compile(
     (platform-wide files are always rendered: they are cheap and shared). With `cache`,
     specs and customers whose inputs are unchanged since an earlier run are not checked
     and rendered again (speccache.py, rendercache.py), except that a few customers of
-    many are rendered afresh (cheaper than the render cache). `jobs`: processes checking specs
-    and rendering (forkpool.py); 0 = one per core. `timings`: seconds per stage (specs,
-    render, diff) are added to it. `progress`: told the renders done, of how many.
+    many are rendered afresh (cheaper than the render cache). `jobs`: processes checking
+    specs and rendering (forkpool.py); 0 = one per core. `timings`: seconds per stage
+    (specs, render, diff) are added to it. `progress`: told the renders done, of how many.
     """
     seconds = {} if timings is None else timings
     with timed(seconds, "specs"):
