@@ -70,14 +70,51 @@ class InputDigests:
         return digest.hexdigest()
 
     def reach_digest(self, path: Path) -> str | None:
-        """The digest of `path` and everything its kustomizations and charts reach (names
-        and bytes), whoever builds it. None: cannot tell, rebuild."""
+        """The digest of what kustomize reads to build the overlay at `path`: everything
+        its kustomizations reach (names and bytes), and of a directory whose kustomization
+        reads only what it names (`_named_reads_digest`) just that, so that a Helm values
+        file kept beside the overlay is not an input of it. None: cannot tell, rebuild."""
         try:
             digest = hashlib.sha256()
-            self._add_contents(digest, self._closure({self._inside(path)}))
+            closure = self._closure({self._inside(path)})
+            for reached in sorted(closure):
+                digest.update(f"\0{reached.relative_to(self.root).as_posix()}\0".encode())
+                named = self._named_reads_digest(reached, closure)
+                digest.update((named or self._content_of(reached)).encode())
         except _Unknown:
             return None
         return digest.hexdigest()
+
+    def _named_reads_digest(self, directory: Path, closure: set[Path]) -> str | None:
+        """For a directory whose one kustomization uses only fields that read nothing but
+        the paths they name (`_READS_ONLY_WHAT_IT_NAMES`), the digest of that file and of
+        every path in the directory that a kustomization of `closure` names (absent ones
+        too: their appearing must change it). None: not such a directory."""
+        found = [directory / name for name in KUSTOMIZATION_NAMES if (directory / name).exists()]
+        if len(found) != 1 or not found[0].is_file():
+            return None
+        kustomization = _load(found[0])
+        if not (isinstance(kustomization, dict)
+                and set(kustomization) <= _READS_ONLY_WHAT_IT_NAMES):
+            return None
+        reads: dict[str, str] = {found[0].name: self._content_of(found[0])}
+        for word in _strings(kustomization):
+            if not _may_name_a_path(word):
+                continue
+            for candidate in {word, word.partition("=")[2]} - {""}:
+                path = directory / candidate
+                if not _exists(path):
+                    reads[candidate] = "-"
+                elif (resolved := self._inside(path)).is_relative_to(directory):
+                    reads[candidate] = f"{resolved.relative_to(directory).as_posix()} " + (
+                        self._content_of(resolved))
+                else:
+                    reads[candidate] = "+"  # outside: in the closure, hashed on its own
+        for member in closure:  # what the others name in here (a kustomization's `../x`)
+            for path in self._references_of(member):
+                if path.is_relative_to(directory) and path != directory:
+                    reads[f"\0{path.relative_to(directory).as_posix()}"] = self._content_of(path)
+        return hashlib.sha256(_json(sorted(reads.items())).encode()).hexdigest()
 
     def _add_contents(self, digest: Any, paths: set[Path]) -> None:
         for path in sorted(paths):
@@ -188,18 +225,39 @@ def _require_loaded_paths(here: Path, kustomization: Any) -> None:
             raise _Unknown(here / entry)
 
 
+# Kustomization fields with which kustomize reads nothing but the files and directories
+# named in them; others (transformers, generators, helmCharts, openapi, configurations...)
+# may read what only their own files name, and make a directory count whole.
+_READS_ONLY_WHAT_IT_NAMES = frozenset({
+    "apiVersion", "kind", "metadata", "namespace", "namePrefix", "nameSuffix", "labels",
+    "commonLabels", "commonAnnotations", "resources", "bases", "components", "crds",
+    "patches", "patchesStrategicMerge", "patchesJson6902", "images", "replicas",
+    "configMapGenerator", "secretGenerator", "generatorOptions", "buildMetadata",
+    "sortOptions"})
+
+
+def _may_name_a_path(word: str) -> bool:
+    return not ("\n" in word or "\0" in word or len(word) > 1024 or _URL.match(word))
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long
+        return False
+
+
 def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
 def _existing(inside: _Inside, base: Path, word: str) -> Path | None:
-    if "\n" in word or "\0" in word or len(word) > 1024 or _URL.match(word):
+    if not _may_name_a_path(word):
         return None
     for candidate in (word, word.partition("=")[2]):
         try:
-            path = base / candidate if candidate else None
-            if path is not None and path.exists():
-                return inside(path)
+            if candidate and _exists(base / candidate):
+                return inside(base / candidate)
         except OSError:
             continue
     return None

@@ -101,3 +101,65 @@ def test_symlinks_and_paths_outside_the_tree_mean_always_rebuild(tree: Path) -> 
     assert digest(tree) is None
     (tree / "apps/acme/kustomization.yaml").write_text("resources: [\n")
     assert digest(tree) is None
+
+
+def overlay_digest(root: Path) -> str | None:
+    return InputDigests(root, "1.37").reach_digest(root / "apps/acme")
+
+
+def test_an_overlay_is_keyed_by_what_kustomize_reads_not_by_its_neighbours(tree: Path) -> None:
+    """Helm's values.yaml lies in the overlay's directory; the overlay never reads it."""
+    before = overlay_digest(tree)
+    assert before is not None
+    (tree / "apps/acme/values.yaml").write_text("greeting: changed\n")
+    (tree / "apps/acme/notes.txt").write_text("not named\n")
+    assert overlay_digest(tree) == before
+    for rel in ("apps/acme/ns.yaml", "base/cm.yaml", "apps/acme/kustomization.yaml"):
+        (tree / rel).write_text((tree / rel).read_text() + "# changed\n")
+        assert overlay_digest(tree) not in (before, None)
+        before = overlay_digest(tree)
+
+
+def test_a_named_file_appearing_in_the_overlay_changes_it(tree: Path) -> None:
+    kustomization = tree / "apps/acme/kustomization.yaml"
+    kustomization.write_text(f"{FILES['apps/acme/kustomization.yaml']}"
+                             "patchesStrategicMerge: [extra.yaml]\n")
+    before = overlay_digest(tree)
+    (tree / "apps/acme/extra.yaml").write_text("kind: ConfigMap\n")
+    assert overlay_digest(tree) not in (before, None)
+    before = overlay_digest(tree)
+    (tree / "apps/acme/extra.yaml").write_text("kind: Secret\n")
+    assert overlay_digest(tree) not in (before, None)
+
+
+def test_a_generator_file_is_in_the_digest_and_a_missing_one_is_not_told(tree: Path) -> None:
+    kustomization = tree / "apps/acme/kustomization.yaml"
+    kustomization.write_text(f"{FILES['apps/acme/kustomization.yaml']}"
+                             "configMapGenerator: [{name: x, files: [key=extra.txt]}]\n")
+    assert overlay_digest(tree) is None
+    (tree / "apps/acme/extra.txt").write_text("a\n")
+    before = overlay_digest(tree)
+    (tree / "apps/acme/extra.txt").write_text("b\n")
+    assert overlay_digest(tree) not in (before, None)
+
+
+def test_a_kustomization_that_may_read_unnamed_files_keys_its_whole_directory(
+        tree: Path) -> None:
+    kustomization = tree / "apps/acme/kustomization.yaml"
+    kustomization.write_text(f"{FILES['apps/acme/kustomization.yaml']}transformers: [t.yaml]\n")
+    (tree / "apps/acme/t.yaml").write_text("kind: PatchTransformer\npath: patch.yaml\n")
+    before = overlay_digest(tree)
+    (tree / "apps/acme/patch.yaml").write_text("kind: ConfigMap\n")  # named by t.yaml only
+    assert overlay_digest(tree) not in (before, None)
+    before = overlay_digest(tree)
+    (tree / "apps/acme/values.yaml").write_text("greeting: changed\n")
+    assert overlay_digest(tree) not in (before, None)
+
+
+def test_an_overlay_file_another_kustomization_names_is_in_the_digest(tree: Path) -> None:
+    (tree / "base/kustomization.yaml").write_text("resources: [cm.yaml, ../apps/acme/extra]\n")
+    (tree / "apps/acme/extra").mkdir()
+    (tree / "apps/acme/extra/kustomization.yaml").write_text("resources: []\n")
+    before = overlay_digest(tree)
+    (tree / "apps/acme/extra/kustomization.yaml").write_text("resources: [] # x\n")
+    assert overlay_digest(tree) not in (before, None)

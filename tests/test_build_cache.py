@@ -142,6 +142,22 @@ def test_a_values_change_takes_the_overlays_from_the_cache(fleet: Path, cache: P
     assert (result.code, result.out) == (cold.code, cold.out) == (0, cold.out)
 
 
+def test_new_helm_values_take_the_overlays_beside_them_from_the_cache(
+        fleet: Path, cache: Path) -> None:
+    """`bump-image`'s change: every customer's values.yaml, which lies in its overlay's
+    directory but is not read by kustomize, changes; the overlays are not built again."""
+    validate(fleet)
+    config = fleet / "gitops-gen.yaml"
+    config.write_text(re.sub(r"\n  tag: .*\n", '\n  tag: "9.9.9"\n', config.read_text(), count=1))
+    assert cli("compile", cwd=fleet).code == 0
+    assert "9.9.9" in (fleet / "gitops/apps/customer-acme/values.yaml").read_text()
+    result, counts = validate(fleet)
+    assert counts == {"applications": 2, "built": 2, "cached": 0}
+    assert overlay_counts(result) == (0, 2)
+    cold, _ = validate(fleet, "--no-cache")
+    assert (result.code, result.out) == (cold.code, cold.out) == (0, cold.out)
+
+
 def test_an_overlay_edited_after_a_warm_run_is_built_again(fleet: Path, cache: Path) -> None:
     validate(fleet)
     namespace = fleet / "gitops/apps/customer-acme/namespace.yaml"
