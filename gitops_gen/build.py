@@ -178,20 +178,38 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
                 workers: ProcessPoolExecutor | None) -> list[BuildResult | None]:
     digests = InputDigests(repo_root, kube_version)
     helm = InProcessHelm.load() if options.in_process_helm else None
-    keys = _cache_keys(builds, digests, toolchain, kube_version, helm, options.cache)
-    results: list[BuildResult | None] = [
-        options.cache.get(name, key) if options.cache and key else None
-        for (name, _), key in zip(builds, keys, strict=True)]
-    todo = [i for i, result in enumerate(results) if result is None]
-    options.stats.applications, options.stats.cached = len(builds), len(builds) - len(todo)
-    in_workers = (workers is not None and helm is not None
-                  and len(todo) >= options.worker_processes_from)
-    if workers is not None and not in_workers:
-        workers.shutdown(wait=False, cancel_futures=True)  # mostly cached: not worth it
-    prerendered = _Prerendered(workers, len(todo), jobs) if workers and in_workers else None
+    keys = _CacheKeys(digests, toolchain, kube_version, helm) if options.cache else None
+    results: list[BuildResult | None] = []
+    todo: list[int] = []  # the builds the cache did not have
+    unplanned: list[int] = []  # of those, the ones not given to `_plan` yet
+    build_keys: list[str | None] = []
+    prerendered: _Prerendered | None = None
     paths = Resolver()  # one for the run: each directory resolved once
-    overlays = _plan(repo_root, [builds[i] for i in todo], toolchain, kube_version,
-                     prerendered, paths) if options.batch_kustomize or prerendered else set()
+    overlays: set[Path] = set()
+    # The cache is looked up build by build, and once enough builds missed to be worth
+    # the worker processes, each further miss is planned (its render sent to them) at
+    # once: the workers render while the keys of the rest are told.
+    for i, (name, app) in enumerate(builds):
+        key = keys.key(name, app) if keys else None
+        build_keys.append(key)
+        results.append(options.cache.get(name, key) if options.cache and key else None)
+        if results[-1] is not None:
+            continue
+        todo.append(i)
+        unplanned.append(i)
+        if (prerendered is None and workers is not None and helm is not None
+                and len(todo) >= options.worker_processes_from):
+            prerendered = _Prerendered(workers, len(builds) - i + len(todo), jobs)
+        if prerendered is not None:
+            overlays |= _plan(repo_root, [builds[j] for j in unplanned], toolchain,
+                              kube_version, prerendered, paths)
+            unplanned.clear()
+    options.stats.applications, options.stats.cached = len(builds), len(builds) - len(todo)
+    if workers is not None and prerendered is None:
+        workers.shutdown(wait=False, cancel_futures=True)  # mostly cached: not worth it
+    if unplanned and options.batch_kustomize:
+        overlays |= _plan(repo_root, [builds[i] for i in unplanned], toolchain, kube_version,
+                          None, paths)
     if prerendered is not None:
         prerendered.flush()
         options.stats.worker_processes = jobs
@@ -212,7 +230,7 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
                                                   engines), todo)
         for done, (i, fresh) in enumerate(zip(todo, built, strict=True), 1):
             results[i] = fresh
-            key = keys[i]
+            key = build_keys[i]
             if options.cache and key:
                 options.cache.put(builds[i][0], key, fresh)
             if options.progress:
@@ -298,20 +316,21 @@ class _Prerendered:
         return True, rendered
 
 
-def _cache_keys(builds: list[tuple[str, Manifest]], digests: InputDigests, toolchain: Toolchain,
-                kube_version: str, helm: InProcessHelm | None,
-                cache: BuildCache | None) -> list[str | None]:
-    if cache is None:
-        return [None] * len(builds)
-    versions = dict(toolchain.versions)
-    if helm is not None:
-        versions["helm-in-process"] = helm.version
-    keys: list[str | None] = []
-    for name, app in builds:
-        inputs = digests.digest([app])
-        keys.append(None if inputs is None else
-                    build_key(name, app.source, inputs, versions, kube_version))
-    return keys
+class _CacheKeys:
+    """The build cache keys of one run's Applications (`buildcache.build_key`)."""
+
+    def __init__(self, digests: InputDigests, toolchain: Toolchain, kube_version: str,
+                 helm: InProcessHelm | None) -> None:
+        self._digests, self._kube_version = digests, kube_version
+        self._versions = dict(toolchain.versions)
+        if helm is not None:
+            self._versions["helm-in-process"] = helm.version
+
+    def key(self, name: str, app: Manifest) -> str | None:
+        """None: the build's inputs cannot be told for sure, build it and keep nothing."""
+        inputs = self._digests.digest([app])
+        return None if inputs is None else build_key(
+            name, app.source, inputs, self._versions, self._kube_version)
 
 
 @dataclass(frozen=True)
