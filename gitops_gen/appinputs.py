@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class InputDigests:
         self._inside = _Inside(self.root)
         self._content: dict[Path, str] = {}
         self._references: dict[Path, list[Path] | None] = {}  # None: cannot tell
+        self._documents: dict[Path, Any] = {}
 
     def digest(self, objects: Sequence[Manifest]) -> str | None:
         """The digest of the apps a customer's Argo CD `objects` define. None: rebuild."""
@@ -93,7 +94,7 @@ class InputDigests:
         found = [directory / name for name in KUSTOMIZATION_NAMES if (directory / name).exists()]
         if len(found) != 1 or not found[0].is_file():
             return None
-        kustomization = _load(found[0])
+        kustomization = self._load(found[0])
         if not (isinstance(kustomization, dict)
                 and set(kustomization) <= _READS_ONLY_WHAT_IT_NAMES):
             return None
@@ -141,13 +142,19 @@ class InputDigests:
     def _references_of(self, path: Path) -> list[Path]:
         if path not in self._references:
             try:
-                self._references[path] = list(_references(self._inside, path))
+                self._references[path] = list(_references(self._inside, path, self._load))
             except _Unknown:
                 self._references[path] = None
         found = self._references[path]
         if found is None:
             raise _Unknown(path)
         return found
+
+    def _load(self, path: Path) -> Any:
+        """A kustomization or Chart.yaml, parsed once per run (raises `_Unknown`)."""
+        if path not in self._documents:
+            self._documents[path] = _load(path)
+        return self._documents[path]
 
     def _content_of(self, path: Path) -> str:
         if path not in self._content:
@@ -181,7 +188,7 @@ def _value_path(inside: _Inside, chart: Path, raw: str) -> Path:
     return inside(root / raw.lstrip("/") if raw.startswith("/") else chart / raw)
 
 
-def _references(inside: _Inside, path: Path) -> Iterator[Path]:
+def _references(inside: _Inside, path: Path, load: Callable[[Path], Any]) -> Iterator[Path]:
     """Existing paths that kustomizations and Chart.yaml files under `path` name."""
     if not path.is_dir():
         return
@@ -189,11 +196,11 @@ def _references(inside: _Inside, path: Path) -> Iterator[Path]:
         here = Path(directory)
         for name in files:
             if name in KUSTOMIZATION_NAMES:
-                kustomization = _load(here / name)
+                kustomization = load(here / name)
                 _require_loaded_paths(here, kustomization)
                 words = _strings(kustomization)
             elif name == "Chart.yaml":
-                words = _chart_dependencies(_load(here / name))
+                words = _chart_dependencies(load(here / name))
             else:
                 continue
             for word in words:
