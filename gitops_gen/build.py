@@ -44,9 +44,8 @@ import yaml
 
 from gitops_gen.appinputs import KUSTOMIZATION_NAMES, InputDigests
 from gitops_gen.buildcache import BuildCache, build_key
-from gitops_gen.goyaml import DOC_SEPARATOR, objects_of_document
+from gitops_gen.docshapes import SHAPES, documents
 from gitops_gen.goyaml import GoYamlLoader as GoYamlLoader  # its first home was here
-from gitops_gen.goyaml import source_of as template_of
 from gitops_gen.helm_inprocess import (
     InProcessHelm,
     Rendered,
@@ -931,10 +930,11 @@ def _manifests(app: _App, text: str, source_of: _SourceOf) -> list[Manifest]:
     """
     manifests: list[Manifest] = []
     problems: list[_Problem] = []
-    for chunk in DOC_SEPARATOR.split(text):
-        source = source_of(template_of(chunk))
+    for template, chunk, kind in documents(text):
+        source = source_of(template)
         try:
-            manifests += [Manifest(app.customer, obj, source) for obj in objects_of_document(chunk)]
+            manifests += [Manifest(app.customer, obj, source)
+                          for obj in SHAPES.objects(kind, chunk)]
         except (yaml.YAMLError, ValueError) as exc:
             problems.append(_Problem(source, f"tool output is not valid Kubernetes YAML: {exc}"))
     if problems:

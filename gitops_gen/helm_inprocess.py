@@ -45,7 +45,7 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
-from gitops_gen.goyaml import DOC_SEPARATOR, objects_of_document, source_of
+from gitops_gen.docshapes import SHAPES, documents
 from gitops_gen.procs import go_gc_env
 
 # Helm's releaseutil.SplitManifests separator: a `---` line, and what whitespace follows.
@@ -226,8 +226,8 @@ def _render_objects(helm: InProcessHelm, request: RenderRequest) -> Rendered | N
         return None
     objects: list[tuple[str | None, dict[str, Any]]] = []
     try:
-        for chunk in DOC_SEPARATOR.split(text):
-            objects += [(source_of(chunk), obj) for obj in objects_of_document(chunk)]
+        for source, chunk, kind in documents(text):
+            objects += [(source, obj) for obj in SHAPES.objects(kind, chunk)]
     except (yaml.YAMLError, ValueError):
         return None  # the binary's message names the problem its way
     return objects, helm.schema_checked > checked

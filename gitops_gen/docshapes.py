@@ -1,0 +1,225 @@
+"""Documents that differ from one read before only in scalars on lines of their own, read
+without parsing them again.
+
+A chart renders the same templates for every customer, and one customer's document
+differs from the next one's mostly in names and values that each fill the rest of a
+line: `  namespace: "customer-acme"`. Reading a document (`goyaml.load`) is a third of
+the CPU of an in-process render; `Shapes.load` gives the same value by copying a
+document of the same template read before and putting the new scalars in.
+
+That is exact because of what it checks. When a document is read in full, each scalar
+that starts and ends on one line, ends that line, and lies in block (not flow) context,
+is noted as a slot: its line, its column, and where it sits in the value. A later
+document is taken from that one only if it has as many lines, every line that differs
+is a slot's, its text before the slot's column is the same, and what follows is one
+token of a plain or quoted scalar in a shape that cannot reach past its line or be
+read as anything else (printable ASCII; a plain one neither starting with an indicator
+nor holding a space, `#` or a trailing `:`). Every other character of the stream is as
+before, so the YAML parser would see the same structure with those scalars in it: the
+value is the old one with those scalars' new values, resolved as `goyaml.load` resolves
+them. A document with a repeated key, a line break other than `\\n` or a byte-order mark
+is never used as a shape; anything else is read in full (and becomes the shape).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml._yaml import CParser
+
+from gitops_gen.goyaml import (
+    DOC_SEPARATOR,
+    GoYamlLoader,
+    _NotPlain,
+    _plain_scalar,
+    _Scalars,
+    _scalars,
+    load,
+    objects_of_value,
+    source_of,
+)
+
+# A scalar token that is the whole rest of its line: double-quoted without escapes,
+# single-quoted without quotes inside, or plain, all printable ASCII.
+_TOKEN = re.compile(
+    r'"[ !#-\[\]-~]*"'
+    r"|'[ -&(-~]*'"
+    r"|(?:[A-Za-z0-9_./+]|-(?=[A-Za-z0-9]))[A-Za-z0-9_./+=@%:-]*(?<!:)")
+# characters YAML also takes as line breaks (or a byte-order mark): lines would not match
+_OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class _Shape:
+    lines: list[str]
+    value: Any
+    slots: dict[int, tuple[Path, int]]  # line -> (where in the value, column)
+
+
+class Shapes:
+    """The documents read so far, one per kind given (a template, its n-th document)."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[object, int], _Shape] = {}
+        self._scalars = _scalars(GoYamlLoader)
+        self.reused = 0  # documents taken from a shape
+
+    def load(self, kind: object, text: str) -> Any:
+        """`goyaml.load(text)`: its value, or its error."""
+        lines = text.split("\n")
+        shape = self._shapes.get((kind, len(lines)))
+        if shape is not None:
+            value = _from_shape(shape, lines, self._scalars)
+            if value is not _NO:
+                self.reused += 1
+                return value
+        learned = _learn(text, lines, self._scalars)
+        if learned is None:
+            return load(text)
+        self._shapes[(kind, len(lines))] = learned
+        return _copy(learned.value)
+
+
+    def objects(self, kind: object, text: str) -> list[dict[str, Any]]:
+        """`goyaml.objects_of_document(text)`, by way of `load`."""
+        return objects_of_value(self.load(kind, text))
+
+
+SHAPES = Shapes()  # this process's
+
+
+def documents(stream: str) -> Iterator[tuple[str | None, str, object]]:
+    """Each document of a tool's output: the template its `# Source:` names, its text,
+    and its kind for `Shapes` (that template, and how many of its documents came first)."""
+    seen: dict[str | None, int] = {}
+    for chunk in DOC_SEPARATOR.split(stream):
+        source = source_of(chunk)
+        seen[source] = seen.get(source, -1) + 1
+        yield source, chunk, (source, seen[source])
+
+
+_NO = object()
+
+
+def _from_shape(shape: _Shape, lines: list[str], scalars: _Scalars) -> Any:
+    """The value of `lines` from `shape`, or `_NO`."""
+    changes: list[tuple[Path, Any]] = []
+    for number, (old, new) in enumerate(zip(shape.lines, lines, strict=True)):
+        if old == new:
+            continue
+        slot = shape.slots.get(number)
+        if slot is None:
+            return _NO
+        path, column = slot
+        if new[:column] != old[:column] or not _TOKEN.fullmatch(new, column):
+            return _NO
+        token = new[column:]
+        if token[0] in "\"'":
+            changes.append((path, token[1:-1]))
+            continue
+        try:
+            changes.append((path, _plain_scalar(token, scalars)))
+        except _NotPlain:
+            return _NO
+    value = _copy(shape.value)
+    for path, scalar in changes:
+        target = value
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = scalar
+    return value
+
+
+def _copy(value: Any) -> Any:
+    if value.__class__ is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_copy(v) for v in value]
+    return value  # scalars are immutable
+
+
+class _Repeated(Exception):
+    """A mapping repeats a key: a slot's value may not be the one that counts."""
+
+
+def _learn(text: str, lines: list[str], scalars: _Scalars) -> _Shape | None:
+    """`text` read in full as `goyaml.load` reads it, with its slots; None: not one
+    plain document, or not usable as a shape (the caller reads it with `load`)."""
+    if _OTHER_BREAKS.search(text):
+        return None
+    parser = CParser(text)
+    try:
+        get: Any = parser.get_event
+        get()  # StreamStart
+        start = get()
+        if start.__class__ is not yaml.DocumentStartEvent or start.version or start.tags:
+            return None
+        slots: dict[int, tuple[Path, int]] = {}
+        value = _node(get, get(), (), slots, lines, scalars)
+        get()  # DocumentEnd
+        if get().__class__ is not yaml.StreamEndEvent:
+            return None  # several documents
+    except (_NotPlain, _Repeated, yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        parser.dispose()
+    return _Shape(lines, value, slots)
+
+
+def _node(get: Any, event: Any, path: Path, slots: dict[int, tuple[Path, int]],
+          lines: list[str], scalars: _Scalars) -> Any:
+    """`goyaml._node`, noting slots. (Kept apart from it: that one is the hot path of
+    every document read in full, and this one runs once per shape.)"""
+    kind = event.__class__
+    if event.anchor is not None or event.tag is not None:
+        raise _NotPlain
+    if kind is yaml.ScalarEvent:
+        return _plain_scalar(event.value, scalars) if event.implicit[0] else event.value
+    block = not event.flow_style
+    if kind is yaml.MappingStartEvent:
+        mapping: dict[Any, Any] = {}
+        event = get()
+        while event.__class__ is not yaml.MappingEndEvent:
+            if event.__class__ is not yaml.ScalarEvent or event.anchor or event.tag or (
+                    event.implicit[0] and event.value == "<<"):
+                raise _NotPlain  # complex keys, anchors, tags, merge keys
+            key = _node(get, event, path, slots, lines, scalars)
+            if key.__class__ is not str:
+                raise _NotPlain  # made a string by `goyaml`: left to it
+            if key in mapping:
+                raise _Repeated
+            value_event = get()
+            if block:
+                _note(value_event, (*path, key), slots, lines)
+            mapping[key] = _node(get, value_event, (*path, key), slots, lines, scalars)
+            event = get()
+        return mapping
+    if kind is yaml.SequenceStartEvent:
+        sequence: list[Any] = []
+        event = get()
+        while event.__class__ is not yaml.SequenceEndEvent:
+            if block:
+                _note(event, (*path, len(sequence)), slots, lines)
+            sequence.append(_node(get, event, (*path, len(sequence)), slots, lines, scalars))
+            event = get()
+        return sequence
+    raise _NotPlain  # an alias
+
+
+def _note(event: Any, path: Path, slots: dict[int, tuple[Path, int]], lines: list[str]) -> None:
+    if event.__class__ is not yaml.ScalarEvent:
+        return
+    start, end = event.start_mark, event.end_mark
+    if start is None or end is None:
+        return
+    line = lines[start.line]
+    # ASCII: where the parser's columns and Python's indexes surely agree
+    if (start.line == end.line and end.column == len(line) and line.isascii()
+            and _TOKEN.fullmatch(line, start.column)):
+        slots[start.line] = (path, start.column)
