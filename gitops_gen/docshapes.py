@@ -85,7 +85,6 @@ class Shapes:
         self._shapes[(kind, len(lines))] = learned
         return _copy(learned.value)
 
-
     def objects(self, kind: object, text: str) -> list[dict[str, Any]]:
         """`goyaml.objects_of_document(text)`, by way of `load`."""
         return objects_of_value(self.load(kind, text))
