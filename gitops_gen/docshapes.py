@@ -3,29 +3,33 @@ without parsing them again.
 
 A chart renders the same templates for every customer, and one customer's document
 differs from the next one's mostly in names and values that each fill the rest of a
-line: `  namespace: "customer-acme"`. Reading a document (`goyaml.load`) is a third of
-the CPU of an in-process render; `Shapes.load` gives the same value by copying a
-document of the same template read before and putting the new scalars in.
+line: `  namespace: "customer-acme"`; so do the files compile writes, and their
+`# GENERATED ... from customers/acme.yaml` comments. Reading a document (`goyaml.load`)
+is a third of the CPU of an in-process render; `Shapes.load` gives the same value by
+copying a document of the same template read before and putting the new scalars in.
 
 That is exact because of what it checks. When a document is read in full, each scalar
 that starts and ends on one line, ends that line, and lies in block (not flow) context,
-is noted as a slot: its line, its column, and where it sits in the value. A later
-document is taken from that one only if it has as many lines, every line that differs
-is a slot's, its text before the slot's column is the same, and what follows is one
-token of a plain or quoted scalar in a shape that cannot reach past its line or be
-read as anything else (printable ASCII; a plain one neither starting with an indicator
-nor holding a space, `#` or a trailing `:`). Every other character of the stream is as
-before, so the YAML parser would see the same structure with those scalars in it: the
-value is the old one with those scalars' new values, resolved as `goyaml.load` resolves
-them. A document with a repeated key, a line break other than `\\n` or a byte-order mark
-is never used as a shape; anything else is read in full (and becomes the shape).
+is noted as a slot: its line, its column, and where it sits in the value; and each line
+outside every scalar that starts, after spaces, with `#` is noted as a comment line. A
+later document is taken from that one only if it has as many lines, and every line that
+differs is either a slot's, with the same text before the slot's column and then one
+token of a plain or quoted scalar in a shape that cannot reach past its line or be read
+as anything else (printable ASCII; a plain one neither starting with an indicator nor
+holding a space, `#` or a trailing `:`), or a comment line's, with the same spaces
+before its `#` and then only characters YAML allows in a comment. Every other character
+of the stream is as before, so the YAML parser would see the same structure with those
+scalars in it: the value is the old one with those scalars' new values, resolved as the
+loader resolves them. A document with a repeated key, a line break other than `\\n` or
+a byte-order mark is never used as a shape; anything else is read in full (and becomes
+the shape).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -39,6 +43,7 @@ from gitops_gen.goyaml import (
     _Scalars,
     _scalars,
     load,
+    load_all,
     objects_of_value,
     source_of,
 )
@@ -51,6 +56,11 @@ _TOKEN = re.compile(
     r"|(?:[A-Za-z0-9_./+]|-(?=[A-Za-z0-9]))[A-Za-z0-9_./+=@%:-]*(?<!:)")
 # characters YAML also takes as line breaks (or a byte-order mark): lines would not match
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
+# a line that is a comment and nothing else; what a comment may hold (YAML's printable
+# characters, no line break but `\n`)
+_COMMENT_LINE = re.compile(r" *#")
+_COMMENT_TEXT = re.compile(
+    "[\t\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*")
 
 Path = tuple[str | int, ...]
 
@@ -60,18 +70,48 @@ class _Shape:
     lines: list[str]
     value: Any
     slots: dict[int, tuple[Path, int]]  # line -> (where in the value, column)
+    comments: dict[int, int]  # line holding only a comment -> its indentation
+
+
+@dataclass
+class _Notes:
+    """What reading a document in full notes besides its value."""
+
+    slots: dict[int, tuple[Path, int]] = field(default_factory=dict)
+    in_scalars: set[int] = field(default_factory=set)  # lines of multi-line scalars
 
 
 class Shapes:
-    """The documents read so far, one per kind given (a template, its n-th document)."""
+    """The documents read so far, one per kind given (a template, its n-th document),
+    read as `loader` reads them (a CSafeLoader or a subclass: by default Go's YAML)."""
 
-    def __init__(self) -> None:
+    def __init__(self, loader: type[yaml.CSafeLoader] = GoYamlLoader) -> None:
+        self._loader = loader
         self._shapes: dict[tuple[object, int], _Shape] = {}
-        self._scalars = _scalars(GoYamlLoader)
+        self._scalars = _scalars(loader)
         self.reused = 0  # documents taken from a shape
 
     def load(self, kind: object, text: str) -> Any:
-        """`goyaml.load(text)`: its value, or its error."""
+        """`goyaml.load(text)`: its value, or its error (for Go's YAML only)."""
+        value = self._shaped(kind, text)
+        return load(text) if value is _NO else value
+
+    def objects(self, kind: object, text: str) -> list[dict[str, Any]]:
+        """`goyaml.objects_of_document(text)`, by way of `load`."""
+        return objects_of_value(self.load(kind, text))
+
+    def load_all(self, kind: object, data: str | bytes) -> list[Any]:
+        """`goyaml.load_all(data, loader)`: the documents of a file, or its error."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            return load_all(data, self._loader)
+        value = self._shaped(kind, text)
+        return load_all(data, self._loader) if value is _NO else [value]
+
+    def _shaped(self, kind: object, text: str) -> Any:
+        """`text`'s one document from a shape, or read in full and made the shape;
+        `_NO`: it is not one document a shape can be made of."""
         lines = text.split("\n")
         shape = self._shapes.get((kind, len(lines)))
         if shape is not None:
@@ -81,13 +121,9 @@ class Shapes:
                 return value
         learned = _learn(text, lines, self._scalars)
         if learned is None:
-            return load(text)
+            return _NO
         self._shapes[(kind, len(lines))] = learned
         return _copy(learned.value)
-
-    def objects(self, kind: object, text: str) -> list[dict[str, Any]]:
-        """`goyaml.objects_of_document(text)`, by way of `load`."""
-        return objects_of_value(self.load(kind, text))
 
 
 SHAPES = Shapes()  # this process's
@@ -111,6 +147,12 @@ def _from_shape(shape: _Shape, lines: list[str], scalars: _Scalars) -> Any:
     changes: list[tuple[Path, Any]] = []
     for number, (old, new) in enumerate(zip(shape.lines, lines, strict=True)):
         if old == new:
+            continue
+        indent = shape.comments.get(number)
+        if indent is not None:
+            if new[:indent + 1] != old[:indent + 1] or not _COMMENT_TEXT.fullmatch(
+                    new, indent + 1):
+                return _NO
             continue
         slot = shape.slots.get(number)
         if slot is None:
@@ -159,8 +201,8 @@ def _learn(text: str, lines: list[str], scalars: _Scalars) -> _Shape | None:
         start = get()
         if start.__class__ is not yaml.DocumentStartEvent or start.version or start.tags:
             return None
-        slots: dict[int, tuple[Path, int]] = {}
-        value = _node(get, get(), (), slots, lines, scalars)
+        notes = _Notes()
+        value = _node(get, get(), (), notes, lines, scalars)
         get()  # DocumentEnd
         if get().__class__ is not yaml.StreamEndEvent:
             return None  # several documents
@@ -168,17 +210,22 @@ def _learn(text: str, lines: list[str], scalars: _Scalars) -> _Shape | None:
         return None
     finally:
         parser.dispose()
-    return _Shape(lines, value, slots)
+    # a line starting with `#` outside every scalar (a block scalar's lines are its own)
+    comments = {number: match.end() - 1 for number, line in enumerate(lines)
+                if number not in notes.in_scalars and (match := _COMMENT_LINE.match(line))}
+    return _Shape(lines, value, notes.slots, comments)
 
 
-def _node(get: Any, event: Any, path: Path, slots: dict[int, tuple[Path, int]],
-          lines: list[str], scalars: _Scalars) -> Any:
+def _node(get: Any, event: Any, path: Path, notes: _Notes, lines: list[str],
+          scalars: _Scalars) -> Any:
     """`goyaml._node`, noting slots. (Kept apart from it: that one is the hot path of
     every document read in full, and this one runs once per shape.)"""
     kind = event.__class__
     if event.anchor is not None or event.tag is not None:
         raise _NotPlain
     if kind is yaml.ScalarEvent:
+        if event.start_mark.line != event.end_mark.line:
+            notes.in_scalars.update(range(event.start_mark.line, event.end_mark.line + 1))
         return _plain_scalar(event.value, scalars) if event.implicit[0] else event.value
     block = not event.flow_style
     if kind is yaml.MappingStartEvent:
@@ -188,15 +235,15 @@ def _node(get: Any, event: Any, path: Path, slots: dict[int, tuple[Path, int]],
             if event.__class__ is not yaml.ScalarEvent or event.anchor or event.tag or (
                     event.implicit[0] and event.value == "<<"):
                 raise _NotPlain  # complex keys, anchors, tags, merge keys
-            key = _node(get, event, path, slots, lines, scalars)
+            key = _node(get, event, path, notes, lines, scalars)
             if key.__class__ is not str:
                 raise _NotPlain  # made a string by `goyaml`: left to it
             if key in mapping:
                 raise _Repeated
             value_event = get()
             if block:
-                _note(value_event, (*path, key), slots, lines)
-            mapping[key] = _node(get, value_event, (*path, key), slots, lines, scalars)
+                _note(value_event, (*path, key), notes.slots, lines)
+            mapping[key] = _node(get, value_event, (*path, key), notes, lines, scalars)
             event = get()
         return mapping
     if kind is yaml.SequenceStartEvent:
@@ -204,8 +251,8 @@ def _node(get: Any, event: Any, path: Path, slots: dict[int, tuple[Path, int]],
         event = get()
         while event.__class__ is not yaml.SequenceEndEvent:
             if block:
-                _note(event, (*path, len(sequence)), slots, lines)
-            sequence.append(_node(get, event, (*path, len(sequence)), slots, lines, scalars))
+                _note(event, (*path, len(sequence)), notes.slots, lines)
+            sequence.append(_node(get, event, (*path, len(sequence)), notes, lines, scalars))
             event = get()
         return sequence
     raise _NotPlain  # an alias

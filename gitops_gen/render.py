@@ -24,9 +24,9 @@ from typing import Any
 import jinja2
 import yaml
 
+from gitops_gen.docshapes import Shapes
 from gitops_gen.errors import InputError
 from gitops_gen.forkpool import map_forked
-from gitops_gen.goyaml import load_all
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import (
     CONFIG_FILE,
@@ -171,10 +171,15 @@ def fleet_context(specs: Iterable[CustomerSpec]) -> list[dict[str, Any]]:
     ]
 
 
+# Templates' output, read by PyYAML's safe loader; a customer's file mostly as the last
+# customer's file of the same template (docshapes.py), in each rendering process.
+_RENDERED = Shapes(yaml.CSafeLoader)
+
+
 def _parse_rendered(text: str, where: str, path: str) -> list[Any]:
     """The documents `text` holds: YAML mappings, or none at all (no file is written)."""
     try:
-        docs = [d for d in load_all(text, yaml.CSafeLoader) if d is not None]
+        docs = [d for d in _RENDERED.load_all(where, text) if d is not None]
     except yaml.YAMLError as exc:
         raise InputError(f"{where}: renders invalid YAML for {path}: {exc}") from None
     if not all(isinstance(d, dict) for d in docs):

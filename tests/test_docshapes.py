@@ -10,17 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gitops_gen.docshapes import Shapes, documents
-from gitops_gen.goyaml import load
+from gitops_gen.goyaml import load, load_all
 from tests.test_fast_builds import PLATFORMS
 from tests.test_goyaml_fast import outcome, tool_outputs
 
 # Every place a scalar can sit: block mapping values and sequence items, on the key's
 # line or the next (slots: SLOT_PLACES), and places that are not slots (flow context, before
-# a comment, in a block scalar, a multi-line plain scalar, a key).
+# a comment, in a block scalar, a multi-line plain scalar, a key); a comment line, which may
+# change (COMMENT_PLACES), and one that is a block scalar's text.
 TEMPLATE = """\
 # Source: chart/templates/x.yaml
 apiVersion: v1
@@ -45,9 +47,13 @@ data:
   multi: word
     {11}
   k{12}: key
+  # a comment {13}
+  more: |
+    # in a block scalar {14}
 """
-SLOTS = 13
+SLOTS = 15
 SLOT_PLACES = {0, 1, 2, 3, 4, 5, 8}
+COMMENT_PLACES = {13}
 
 
 def read(shapes: Shapes, text: str) -> tuple[str, Any]:
@@ -71,7 +77,8 @@ TOKENS = st.one_of(
     st.sampled_from(["null", ".inf", "0o17", '""', "1e3", "a b", "a #b", "x:", "-", "- x",
                      "[x]", "{x: 1}", "&a x", "*a", "!t x", "|", ">", "@x", "`x", "%x", "?",
                      "? x", "'a''b'", '"a\\"b"', '"\\t"', "é", "\u2028", "\x85", "\r",
-                     "a\nb", "x # c", "'a' b", '"a" b', "a: b"]),
+                     "a\nb", "x # c", "'a' b", '"a" b', "a: b", "\x07", "\ufeff", "\t",
+                     "é ü", "\U0001f600"]),
     st.text(alphabet="ab1.-:#'\"[]{},&*!|>? \n\t~yn0xe+_<=%@`", max_size=8))
 
 
@@ -80,7 +87,7 @@ TOKENS = st.one_of(
        st.lists(st.one_of(st.none(), TOKENS), min_size=SLOTS, max_size=SLOTS))
 def test_any_tokens_in_the_slots_read_as_load_reads_them(
         first: list[str], changes: list[str | None]) -> None:
-    second = [old if new is None or where not in SLOT_PLACES else new
+    second = [old if new is None or where not in SLOT_PLACES | COMMENT_PLACES else new
               for where, (old, new) in enumerate(zip(first, changes, strict=True))]
     assert_read_alike(TEMPLATE.format(*first), TEMPLATE.format(*second))
 
@@ -94,15 +101,16 @@ def test_one_token_changed(tokens: list[str], where: int, token: str) -> None:
 
 
 def test_a_document_with_new_names_comes_from_its_shape() -> None:
-    plain = ["acme", "x", "y", "1", "a", "b", "c", "d", "e", "f", "g", "h", "key"]
-    names = ["globex", "on", "z", "'2'", '"b"', "0x1F", "c", "d", "e", "f", "g", "h", "key"]
+    plain = ["acme", "x", "y", "1", "a", "b", "c", "d", "e", "f", "g", "h", "key", "x", "y"]
+    names = ["globex", "on", "z", "'2'", '"b"', "0x1F", "c", "d", "e", "f", "g", "h", "key",
+             "from globex.yaml", "y"]
     shapes = assert_read_alike(TEMPLATE.format(*plain), TEMPLATE.format(*names))
     assert shapes.reused == 1
     value = load(TEMPLATE.format(*names))
     assert value["metadata"]["name"] == "globex" and value["data"]["list"][1] == {"x": 0x1F}
 
 
-@pytest.mark.parametrize("where", [6, 7, 9, 10, 11, 12])
+@pytest.mark.parametrize("where", [6, 7, 9, 10, 11, 12, 14])
 def test_a_token_that_is_not_a_slot_means_reading_in_full(where: int) -> None:
     tokens = ["a"] * SLOTS
     changed = list(tokens)
@@ -153,3 +161,29 @@ def test_documents_of_one_kind_with_other_lines_have_shapes_of_their_own() -> No
     for text in (short, longer, short.replace("x", "y"), longer.replace("x", "z")):
         assert read(shapes, text) == outcome(text, load)
     assert shapes.reused == 2
+
+
+@pytest.mark.parametrize(("first", "second", "reused"), [
+    ("# from acme.yaml\na: 1\n", "# from globex.yaml\na: 1\n", True),
+    ("a: 1\n  # x\nb: 2\n", "a: 1\n  # y é\nb: 2\n", True),
+    # the same comment, indented: after a block scalar, it would be the scalar's text
+    ("a: |\n  text\nb: 1\n# c\n", "a: |\n  text\nb: 1\n  # c\n", False),
+    ("a: |\n  text\n# c\nb: 1\n", "a: |\n  text\n  # c\nb: 1\n", False),
+    ("a: 1\n# c\n", "a: 1\n# c\x85b: 2\n", False),  # a NEL ends the comment's line
+    ("a: 1\n# c\n", "a: 1\n# \x07\n", False),  # not printable: an error, as in full
+    ("a: [1,\n  # c\n  2]\n", "a: [1,\n  # d\n  2]\n", True),
+    ("a: '1\n  # c\n  2'\n", "a: '1\n  # d\n  2'\n", False),  # a quoted scalar's text
+])
+def test_comment_lines(first: str, second: str, reused: bool) -> None:
+    shapes = assert_read_alike(first, second)
+    assert shapes.reused == reused
+
+
+def test_load_all_reads_files_as_goyaml_load_all(tmp_path: Path) -> None:
+    shapes = Shapes(yaml.CSafeLoader)
+    texts = ["a: y\nb: 1\n", "a: n\nb: 2\n", "", "a: 1\n---\nb: 2\n", "a: [\n"]
+    for text in texts:
+        for data in (text, text.encode()):
+            assert outcome(data, lambda t: shapes.load_all("k", t)) == outcome(
+                data, lambda t: load_all(t, yaml.CSafeLoader))
+    assert shapes.reused == 3  # the first file again (as bytes), and the second twice
