@@ -91,7 +91,7 @@ class InputDigests:
         the paths they name (`_READS_ONLY_WHAT_IT_NAMES`), the digest of that file and of
         every path in the directory that a kustomization of `closure` names (absent ones
         too: their appearing must change it). None: not such a directory."""
-        found = [directory / name for name in KUSTOMIZATION_NAMES if (directory / name).exists()]
+        found = [directory / name for name in KUSTOMIZATION_NAMES if _exists(directory / name)]
         if len(found) != 1 or not found[0].is_file():
             return None
         kustomization = self._load(found[0])

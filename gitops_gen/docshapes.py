@@ -63,6 +63,7 @@ _COMMENT_TEXT = re.compile(
     "[\t\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*")
 
 Path = tuple[str | int, ...]
+_MAX_SHAPES = 512
 
 
 @dataclass
@@ -92,9 +93,11 @@ class Shapes:
         self.reused = 0  # documents taken from a shape
 
     def load(self, kind: object, text: str) -> Any:
-        """`goyaml.load(text)`: its value, or its error (for Go's YAML only)."""
+        """`yaml.load(text, loader)` (`goyaml.load` for Go's): its value, or its error."""
         value = self._shaped(kind, text)
-        return load(text) if value is _NO else value
+        if value is not _NO:
+            return value
+        return load(text) if self._loader is GoYamlLoader else yaml.load(text, self._loader)
 
     def objects(self, kind: object, text: str) -> list[dict[str, Any]]:
         """`goyaml.objects_of_document(text)`, by way of `load`."""
@@ -122,6 +125,8 @@ class Shapes:
         learned = _learn(text, lines, self._scalars)
         if learned is None:
             return _NO
+        if len(self._shapes) >= _MAX_SHAPES:  # kinds of many lengths: memory stays bounded
+            self._shapes.clear()
         self._shapes[(kind, len(lines))] = learned
         return _copy(learned.value)
 

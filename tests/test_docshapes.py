@@ -187,3 +187,20 @@ def test_load_all_reads_files_as_goyaml_load_all(tmp_path: Path) -> None:
             assert outcome(data, lambda t: shapes.load_all("k", t)) == outcome(
                 data, lambda t: load_all(t, yaml.CSafeLoader))
     assert shapes.reused == 3  # the first file again (as bytes), and the second twice
+
+
+def test_shapes_of_many_lengths_are_bounded() -> None:
+    shapes = Shapes()
+    for length in range(1, 1200):
+        text = "".join(f"k{i}: v\n" for i in range(length))
+        assert shapes.load("x", text) == {f"k{i}": "v" for i in range(length)}
+    assert 0 < len(shapes._shapes) <= 512
+    assert shapes.load("x", "k0: w\n" + "".join(f"k{i}: v\n" for i in range(1, 1199)))["k0"] == "w"
+    assert shapes.reused == 1
+
+
+def test_another_loader_reads_as_that_loader() -> None:
+    shapes = Shapes(yaml.CSafeLoader)
+    for text in ("a: y\n", "a: n\n", "a: 2024-01-01\n", "- [\n"):
+        assert outcome(text, lambda t: shapes.load("k", t)) == outcome(
+            text, lambda t: yaml.load(t, yaml.CSafeLoader))
