@@ -53,7 +53,7 @@ from gitops_gen.helm_inprocess import (
     SetParameter,
     render_objects,
 )
-from gitops_gen.kustomize_batch import build_overlays
+from gitops_gen.kustomize_batch import submit_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.model import BuildStats as BuildStats  # its first home was here
 from gitops_gen.overlaycache import OverlayCache
@@ -220,10 +220,11 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
         options.batch_kustomize) else []
     # Threads wait on helm/kustomize subprocesses, on the in-process helm (which renders
     # outside the GIL, but parsing its output holds it) and on the worker processes that
-    # render and parse for a large build. The kustomize batch runs beside the helm renders.
-    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
-        batch = side.submit(build_overlays, batchable, toolchain.kustomize_cmd, jobs)
-        engines = _Engines(_Batch(set(batchable), batch, kept), helm, prerendered, paths)
+    # render and parse for a large build. The kustomize batches run beside the helm renders,
+    # in customer order: a customer's build waits for its own overlay's batch only.
+    with ThreadPoolExecutor(max_workers=jobs) as side, ThreadPoolExecutor(max_workers=jobs) as pool:
+        batches = submit_overlays(batchable, toolchain.kustomize_cmd, jobs, side)
+        engines = _Engines(_Batch(batches, kept), helm, prerendered, paths)
         built = pool.map(lambda i: build_customer(repo_root, builds[i][0], builds[i][1].obj,
                                                   toolchain, kube_version, builds[i][1].source,
                                                   engines), todo)
@@ -234,7 +235,8 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
                 options.cache.put(builds[i][0], key, fresh)
             if options.progress:
                 options.progress(done, len(todo))
-        batched = batch.result()
+        batched = {overlay: objects for future in {id(f): f for f in batches.values()}.values()
+                   for overlay, objects in future.result().items()}
     if overlay_cache is not None:
         for overlay, objects in batched.items():  # untouched: builds took deep copies
             overlay_cache.put(overlay, objects)
@@ -334,27 +336,26 @@ class _CacheKeys:
 
 @dataclass(frozen=True)
 class _Batch:
-    """The kustomize batch of a run, still being built while helm charts render."""
+    """The kustomize batches of a run, still being built while helm charts render."""
 
-    overlays: set[Path]
-    built: Future[dict[Path, list[dict[str, Any]]]] | None = None
+    built: Mapping[Path, Future[dict[Path, list[dict[str, Any]]]]] = field(
+        default_factory=dict)  # each overlay's batch
     kept: Mapping[Path, list[dict[str, Any]]] = field(default_factory=dict)  # from the cache
 
     def get(self, overlay: Path) -> list[dict[str, Any]] | None:
-        """The overlay's objects, if the cache kept them or the batch built them; None:
-        build it alone."""
+        """The overlay's objects, if the cache kept them or its batch built them (once
+        that batch is done); None: build it alone."""
         if overlay in self.kept:
             return self.kept[overlay]
-        if overlay not in self.overlays or self.built is None:
-            return None
-        return self.built.result().get(overlay)
+        batch = self.built.get(overlay)
+        return None if batch is None else batch.result().get(overlay)
 
 
 @dataclass(frozen=True)
 class _Engines:
     """Faster ways to the same output, prepared for one `build_all` run."""
 
-    overlays: _Batch = field(default_factory=lambda: _Batch(set()))
+    overlays: _Batch = field(default_factory=_Batch)
     helm: InProcessHelm | None = None
     prerendered: _Prerendered | None = None
     paths: Resolver = field(default_factory=Resolver)

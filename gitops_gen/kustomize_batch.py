@@ -15,6 +15,9 @@ reaches nothing outside its own directory, none lies inside another, and none se
 overlays defining the same cluster-scoped object) is split in halves and retried down
 to `SOLO` overlays; what is still not built is left to per-overlay builds, so each error
 is reported on its own customer exactly as without batching.
+
+Batches hold consecutive overlays in sorted order (`submit_overlays`), so a build that
+takes customers in that order can go on with the first ones while later batches run.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +46,30 @@ def build_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str],
                    jobs: int) -> dict[Path, Objects]:
     """The objects of every overlay (absolute, resolved paths) that built in a batch;
     an overlay missing from the result must be built on its own."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # one process per core
+        chunks = submit_overlays(overlays, kustomize_cmd, jobs, pool)
+        built: dict[Path, Objects] = {}
+        for chunk in {id(future): future for future in chunks.values()}.values():
+            built.update(chunk.result())
+    return built
+
+
+def submit_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str], jobs: int,
+                    pool: Executor) -> dict[Path, Future[dict[Path, Objects]]]:
+    """`build_overlays` as batches sent to `pool`, in the overlays' sorted order: each
+    overlay's batch (whose result holds it if it built), so that a caller taking them in
+    order waits for the first batches only, not for all of them."""
     unique = sorted(set(overlays))
     if len(unique) < 2:
         return {}
     count = max(-(-len(unique) // BATCH_MAX), min(jobs, len(unique) // SOLO), 1)
-    chunks = [unique[i::count] for i in range(count)]
-    built: dict[Path, Objects] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # one process per core
-        for result in pool.map(lambda chunk: _build_or_split(chunk, kustomize_cmd), chunks):
-            built.update(result)
-    return built
+    size = -(-len(unique) // count)
+    futures: dict[Path, Future[dict[Path, Objects]]] = {}
+    for start in range(0, len(unique), size):
+        chunk = unique[start:start + size]
+        future = pool.submit(_build_or_split, chunk, kustomize_cmd)
+        futures.update(dict.fromkeys(chunk, future))
+    return futures
 
 
 def _build_or_split(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[Path, Objects]:
