@@ -53,7 +53,7 @@ from gitops_gen.helm_inprocess import (
     SetParameter,
     render_objects,
 )
-from gitops_gen.kustomize_batch import submit_overlays
+from gitops_gen.kustomize_batch import results_of, submit_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
 from gitops_gen.model import BuildStats as BuildStats  # its first home was here
 from gitops_gen.overlaycache import OverlayCache
@@ -235,8 +235,7 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
                 options.cache.put(builds[i][0], key, fresh)
             if options.progress:
                 options.progress(done, len(todo))
-        batched = {overlay: objects for future in {id(f): f for f in batches.values()}.values()
-                   for overlay, objects in future.result().items()}
+        batched = results_of(batches)
     if overlay_cache is not None:
         for overlay, objects in batched.items():  # untouched: builds took deep copies
             overlay_cache.put(overlay, objects)

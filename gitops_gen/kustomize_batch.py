@@ -47,11 +47,7 @@ def build_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str],
     """The objects of every overlay (absolute, resolved paths) that built in a batch;
     an overlay missing from the result must be built on its own."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # one process per core
-        chunks = submit_overlays(overlays, kustomize_cmd, jobs, pool)
-        built: dict[Path, Objects] = {}
-        for chunk in {id(future): future for future in chunks.values()}.values():
-            built.update(chunk.result())
-    return built
+        return results_of(submit_overlays(overlays, kustomize_cmd, jobs, pool))
 
 
 def submit_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str], jobs: int,
@@ -70,6 +66,14 @@ def submit_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str], jobs
         future = pool.submit(_build_or_split, chunk, kustomize_cmd)
         futures.update(dict.fromkeys(chunk, future))
     return futures
+
+
+def results_of(batches: dict[Path, Future[dict[Path, Objects]]]) -> dict[Path, Objects]:
+    """What `submit_overlays`' batches built, once they are all done."""
+    built: dict[Path, Objects] = {}
+    for batch in {id(future): future for future in batches.values()}.values():
+        built.update(batch.result())
+    return built
 
 
 def _build_or_split(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[Path, Objects]:
