@@ -316,17 +316,30 @@ def _content_digest(path: Path) -> str:
     if not path.is_dir():
         return "-"
     digest = hashlib.sha256()
-    for directory, dirs, files in os.walk(path):
-        dirs.sort()
-        here = Path(directory)
-        for name in sorted([*dirs, *files]):
-            entry = here / name
-            if entry.is_symlink():
-                raise _Unknown(entry)  # may lead anywhere; not worth following
-            if name in files:
-                rel = entry.relative_to(path).as_posix()
-                digest.update(f"\0{rel}\0{hashlib.sha256(entry.read_bytes()).hexdigest()}".encode())
+    _digest_directory(digest, str(path), "")
     return digest.hexdigest()
+
+
+def _digest_directory(digest: Any, directory: str, prefix: str) -> None:
+    """Each file's name (relative, `/`-separated) and bytes, in `os.walk`'s top-down order
+    with names sorted; a directory that cannot be listed counts as empty, as there."""
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return
+    subdirectories = []
+    for entry in entries:
+        if entry.is_symlink():
+            raise _Unknown(Path(entry.path))  # may lead anywhere; not worth following
+        if entry.is_dir():
+            subdirectories.append(entry)
+        else:
+            with open(entry.path, "rb") as file:
+                content = hashlib.sha256(file.read()).hexdigest()
+            digest.update(f"\0{prefix}{entry.name}\0{content}".encode())
+    for entry in subdirectories:
+        _digest_directory(digest, entry.path, f"{prefix}{entry.name}/")
 
 
 def _json(value: Any) -> str:
