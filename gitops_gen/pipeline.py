@@ -26,7 +26,7 @@ from gitops_gen.spec import load_all
 from gitops_gen.speccache import spec_cache
 from gitops_gen.stagetimes import timed
 from gitops_gen.toolchain import cache_root, find_toolchain
-from gitops_gen.tree import drift_findings
+from gitops_gen.tree import TreeChange, drift_findings
 from gitops_gen.validatememo import FLEET_RULES, fleet_stand_ins
 from gitops_gen.validatereport import Earlier, Report, ValidateOptions
 from gitops_gen.validators import select_backend
@@ -45,20 +45,23 @@ def partial_validate(
         specs = load_all(platform, cache=spec_cache(platform) if options.cache else None,
                          known=earlier.specs if earlier else None, jobs=options.jobs)
     with _stage(report, "drift"):
-        plan = plan_compile(platform, specs, only=customers, cache=options.cache,
-                            jobs=options.jobs)
-    names = list(customers) if customers is not None else [s.name for s in plan.specs]
+        if options.written is None:
+            plan = plan_compile(platform, specs, only=customers, cache=options.cache,
+                                jobs=options.jobs)
+            change, wanted = plan.change, plan.wanted
+        else:  # the tree holds what was just written from these specs: nothing differs
+            change, wanted = TreeChange(), _of_customers(options.written, customers)
+    names = list(customers) if customers is not None else [s.name for s in specs]
     report.customers = names
     with _stage(report, "drift"):
-        report.findings.extend(drift_findings(platform, plan.change, plan.wanted))
+        report.findings.extend(drift_findings(platform, change, wanted))
         report.findings.extend(removal_findings(platform, options.base))
         report.findings.extend(datafile_findings(platform, names))
     store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
     with _stage(report, "build"):
         # what the drift check just found equal to compile's output need not be read again
-        unchanged = {rel: r.content for rel, r in plan.wanted.items()
-                     if rel not in plan.change.writes}
-        builds, generated = _build(platform, plan.wanted, unchanged, options, report,
+        unchanged = {rel: r.content for rel, r in wanted.items() if rel not in change.writes}
+        builds, generated = _build(platform, wanted, unchanged, options, report,
                                    store.version)
     manifests = list(generated)
     for result in builds.values():
@@ -88,6 +91,15 @@ def partial_validate(
     unique = {replace(f, customer=f.customer or None) for f in report.findings}
     report.findings = ordered(list(unique))
     return report
+
+
+def _of_customers(files: Mapping[str, RenderedFile],
+                  customers: Sequence[str] | None) -> dict[str, RenderedFile]:
+    """What `plan_compile(only=customers)` renders of `files`: those customers' files
+    and the platform-wide ones."""
+    chosen = None if customers is None else set(customers)
+    return {rel: f for rel, f in files.items()
+            if chosen is None or f.customer is None or f.customer in chosen}
 
 
 def _stage(report: Report, name: str) -> AbstractContextManager[None]:

@@ -8,10 +8,10 @@ raises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from gitops_gen.model import Finding
+from gitops_gen.model import Finding, RenderedFile
 from gitops_gen.platform import Platform, load_platform
 from gitops_gen.progress import Progress
 from gitops_gen.stagetimes import StageTimes
@@ -54,19 +54,21 @@ class ValidateFactory(Protocol):
     give another)."""
 
     def __call__(self, platform: Platform, customers: Sequence[str] | None,
-                 times: StageTimes | None = None,
-                 progress: Progress | None = None) -> Validate: ...
+                 times: StageTimes | None = None, progress: Progress | None = None,
+                 written: Mapping[str, RenderedFile] | None = None) -> Validate: ...
 
 
 def validator_for_commands(platform: Platform, customers: Sequence[str] | None,
-                           times: StageTimes | None = None,
-                           progress: Progress | None = None) -> Validate:
+                           times: StageTimes | None = None, progress: Progress | None = None,
+                           written: Mapping[str, RenderedFile] | None = None) -> Validate:
     """What add/remove/bump-image run before they commit: the tree as now written,
     gitops-gen.yaml included (bump-image changes it). Its stages go to `times`; the
-    build tells `progress` (builds done, of how many) as it goes."""
+    build tells `progress` (builds done, of how many) as it goes. `written`: the
+    generated files the command wrote, compiled from the specs and platform it wrote
+    (`ValidateOptions.written`)."""
     def validate() -> list[Finding]:
         report = validate_tree(load_platform(platform.root), customers,
-                               ValidateOptions(progress=progress))
+                               ValidateOptions(progress=progress, written=written))
         if times is not None:
             times.inner["validate"] = report.timings
         return report.findings

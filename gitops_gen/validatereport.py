@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_gen.model import BuildStats, Finding, Manifest
+from gitops_gen.model import BuildStats, Finding, Manifest, RenderedFile
 from gitops_gen.progress import Progress
 
 
@@ -43,3 +43,7 @@ class ValidateOptions:
     cache: bool = True  # reuse builds whose inputs are unchanged (gitops_gen/buildcache.py)
     progress: Progress | None = None  # builds done, of how many
     base: str = "HEAD"  # what the mass-removal check compares the tree with
+    # the generated files a command has just written the tree to hold, compiled from the
+    # same specs and platform (bump-image): the drift check takes them as `compile`'s
+    # output instead of compiling again (2 s at 10,000 customers)
+    written: Mapping[str, RenderedFile] | None = None

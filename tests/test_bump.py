@@ -226,3 +226,60 @@ def test_push_without_upstream_is_refused(fleet: Path) -> None:
 def test_push_with_no_commit_is_a_usage_error(fleet: Path) -> None:
     result = cli("bump-image", "3.0.0", "--push", "--no-commit", cwd=fleet)
     assert result.code == 2 and "--push needs a commit" in result.err
+
+
+# --- the check between writing and committing ---------------------------------------
+
+# A chart template whose object is invalid (ConfigMap data must be strings) with one tag.
+_BAD_WITH_666 = """{{- if eq (toString .Values.image.tag) "6.6.6" }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+data:
+  answer: 42
+{{- end }}
+"""
+
+
+def _break_tag_666(fleet: Path) -> None:
+    (fleet / "gitops/chart/templates/broken.yaml").write_text(_BAD_WITH_666)
+    git("add", "-A", cwd=fleet)
+    git("commit", "-qm", "A chart that breaks with 6.6.6", cwd=fleet)
+
+
+def test_a_bump_whose_build_breaks_is_refused_and_changes_nothing(fleet: Path,
+                                                                   cache: Path) -> None:
+    """bump-image checks the files it wrote (not what the tree held before) without
+    compiling them a second time: the new tag's build is what fails."""
+    _break_tag_666(fleet)
+    assert cli("validate", cwd=fleet).code == 0
+    state = tree_state(fleet)
+    result = cli("bump-image", "6.6.6", cwd=fleet)
+    assert result.code == 1, result.text
+    assert "broken" in result.text and "acme" in result.text and "initech" in result.text
+    assert "globex" not in result.text  # pinned: not moved, not checked
+    assert tree_state(fleet) == state
+
+
+def test_the_written_files_stand_for_compile_in_the_drift_check(fleet: Path,
+                                                                cache: Path) -> None:
+    """`ValidateOptions.written` (what bump-image wrote) gives the report a full
+    validate of the same customers gives, on a tree that holds those files."""
+    from gitops_gen.compiler import plan_compile
+    from gitops_gen.platform import load_platform
+    from gitops_gen.validate import ValidateOptions, validate_tree
+
+    _break_tag_666(fleet)
+    config = fleet / "gitops-gen.yaml"
+    config.write_text(config.read_text().replace('tag: "1.0.0"', 'tag: "6.6.6"'))
+    assert cli("compile", cwd=fleet).code == 0
+    platform = load_platform(fleet)
+    written = plan_compile(platform).wanted
+    assert any(f.customer == "globex" for f in written.values())  # everyone's files
+    customers = ["acme", "initech"]
+    full = validate_tree(platform, customers, ValidateOptions(cache=False))
+    taken = validate_tree(platform, customers, ValidateOptions(cache=False, written=written))
+    assert {f.customer for f in full.findings} == {"acme"}  # initech keeps its own tag
+    assert (taken.findings, taken.objects, taken.customers, taken.build.applications) == (
+        full.findings, full.objects, full.customers, full.build.applications)

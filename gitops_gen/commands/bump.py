@@ -18,6 +18,7 @@ from gitops_gen.console import Console
 from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import GitOps, PushRejected, Upstream, require_repo
 from gitops_gen.imagetag import check_tag
+from gitops_gen.model import RenderedFile
 from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_from_text
 from gitops_gen.progress import Progress, progress_bar
 from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
@@ -125,11 +126,11 @@ def _tag_of(platform: Platform, spec: CustomerSpec) -> str:
 def _commit(platform: Platform, bump: Bump, no_commit: bool, validator: ValidateFactory,
             times: StageTimes, progress: Progress | None) -> Outcome:
     with times.stage("compile"):
-        change, changed = compile_with(platform, {rel: new for rel, (_, new) in
-                                                  bump.edits.items()},
-                                       times.inner.setdefault("compile", {}))
+        change, changed, wanted = compile_with(platform, {rel: new for rel, (_, new) in
+                                                          bump.edits.items()},
+                                               times.inner.setdefault("compile", {}))
     return commit_change(platform, change, bump.message,
-                         validator(platform, changed, times, progress),
+                         validator(platform, changed, times, progress, written=wanted),
                          no_commit, owned(platform, bump), times)
 
 
@@ -141,10 +142,12 @@ def owned(platform: Platform, bump: Bump) -> list[str]:
 
 
 def compile_with(platform: Platform, texts: dict[str, str],
-                 timings: dict[str, float] | None = None) -> tuple[TreeChange, list[str]]:
+                 timings: dict[str, float] | None = None,
+                 ) -> tuple[TreeChange, list[str], dict[str, RenderedFile]]:
     """The whole change if the hand-written files had `texts` — those files plus every
-    generated file that changes because of them — and the customers it touches.
-    `timings`: seconds per stage of the compile (`plan_compile`'s) are added to it."""
+    generated file that changes because of them —, the customers it touches and every
+    generated file the tree then holds. `timings`: seconds per stage of the compile
+    (`plan_compile`'s) are added to it."""
     config = texts.get(CONFIG_FILE)
     target = platform_from_text(platform.root, config) if config else platform
     with timed({} if timings is None else timings, "specs"):
@@ -157,7 +160,7 @@ def compile_with(platform: Platform, texts: dict[str, str],
     plan = plan_compile(target, list(edited.values()), timings=timings)
     touched = {plan.wanted[rel].customer for rel in plan.change.writes}
     plan.change.writes.update({rel: text.encode("utf-8") for rel, text in texts.items()})
-    return plan.change, sorted(name for name in touched if name)
+    return plan.change, sorted(name for name in touched if name), plan.wanted
 
 
 def _push(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
@@ -210,8 +213,9 @@ def _replay(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
         merged[rel] = result
     git_ops.reset_keep(upstream.ref)
     fresh = load_platform(platform.root)
-    change, changed = compile_with(fresh, merged)
-    outcome = commit_change(fresh, change, bump.message, validator(fresh, changed), False,
+    change, changed, wanted = compile_with(fresh, merged)
+    outcome = commit_change(fresh, change, bump.message,
+                            validator(fresh, changed, written=wanted), False,
                             owned(fresh, bump))
     if not outcome.ok:
         git_ops.reset_keep(f"{start}~1")
