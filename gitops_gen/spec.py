@@ -10,20 +10,22 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from gitops_gen.errors import InputError
 from gitops_gen.forkpool import map_forked
+from gitops_gen.plainyaml import plain_mapping
 from gitops_gen.platform import CUSTOMER_SCHEMA, SPEC_DIR, Platform
 from gitops_gen.schemacheck import schema_errors
 from gitops_gen.speccache import SpecCache
 from gitops_gen.yamlio import (
     LoadedYaml,
     PathPart,
-    load_mapping,
     parse_mapping,
     read_text,
     to_plain,
@@ -78,13 +80,13 @@ def check_name(name: str) -> None:
 
 def load_spec(platform: Platform, name: str, cache: SpecCache | None = None) -> CustomerSpec:
     rel, path = _spec_file(platform, name)
-    if cache is None:
-        return validate_spec(platform, load_mapping(path, rel), name)
     text = read_text(path, rel)
+    if cache is None:
+        return _from_text(platform, name, rel, text)
     raw = text.encode("utf-8")
     if (data := cache.get(name, raw)) is not None:
         return _derived(platform, name, rel, data)  # these bytes passed before
-    spec = validate_spec(platform, parse_mapping(text, rel), name)
+    spec = _from_text(platform, name, rel, text)
     cache.put(name, raw, spec.data)
     return spec
 
@@ -111,7 +113,7 @@ def _spec_file(platform: Platform, name: str) -> tuple[str, Path]:
 
 def parse_spec(platform: Platform, name: str, text: str) -> CustomerSpec:
     """Validate spec text that is not on disk yet (what `add` is about to write)."""
-    return validate_spec(platform, parse_mapping(text, platform.spec_path(name)), name)
+    return _from_text(platform, name, platform.spec_path(name), text)
 
 
 def load_all(platform: Platform, names: Sequence[str] | None = None,
@@ -165,9 +167,19 @@ def load_all(platform: Platform, names: Sequence[str] | None = None,
 
 def _checked(platform: Platform, name: str, text: str) -> CustomerSpec | InputError:
     try:
-        return validate_spec(platform, parse_mapping(text, platform.spec_path(name)), name)
+        return _from_text(platform, name, platform.spec_path(name), text)
     except InputError as exc:
         return exc
+
+
+def _from_text(platform: Platform, name: str, display: str, text: str) -> CustomerSpec:
+    """The spec `text` holds, checked (raises InputError). One in plainyaml's subset
+    that passes every check needs no ruamel (~0.4 ms each); any other, or one with a
+    problem, is read by ruamel, whose lines the messages name."""
+    data = plain_mapping(text)
+    if data is not None and not _problems(platform, data, name, lambda path: ""):
+        return _derived(platform, name, display, data)
+    return validate_spec(platform, parse_mapping(text, display), name)
 
 
 def _misnamed_files(platform: Platform) -> list[str]:
@@ -188,12 +200,41 @@ def _misnamed_files(platform: Platform) -> list[str]:
 
 def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> CustomerSpec:
     data = to_plain(loaded.data)
+
+    def at(path: Sequence[PathPart]) -> str:
+        line = loaded.line_of(path)
+        return f"{loaded.display}:{line}" if line else loaded.display
+
     errors = schema_errors(loaded, data, customer_schema(platform))
     if not errors:
-        errors.extend(_semantic_errors(platform, loaded, data, name))
+        errors.extend(_semantic_errors(platform, data, name, at))
     if errors:
         raise InputError("\n".join(errors))
     return _derived(platform, name, loaded.display, data)
+
+
+def _problems(platform: Platform, data: dict[str, Any], name: str,
+              at: Callable[[Sequence[PathPart]], str]) -> bool:
+    """Whether `validate_spec` would refuse `data` (without telling why)."""
+    return not _customer_validator(platform).is_valid(data) or any(
+        _semantic_errors(platform, data, name, at))
+
+
+_VALIDATORS: dict[tuple[str, int, int, int], Draft202012Validator] = {}
+
+
+def _customer_validator(platform: Platform) -> Draft202012Validator:
+    """The customer schema's validator, built once per version of the file (its path,
+    inode, size and mtime): `customer_schema` reads and parses it on every call."""
+    path = platform.path(CUSTOMER_SCHEMA)
+    try:
+        info = path.stat()
+    except OSError:
+        return Draft202012Validator(customer_schema(platform))  # raises the InputError
+    key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+    if key not in _VALIDATORS:
+        _VALIDATORS[key] = Draft202012Validator(customer_schema(platform))
+    return _VALIDATORS[key]
 
 
 def _derived(platform: Platform, name: str, display: str, data: dict[str, Any]) -> CustomerSpec:
@@ -232,13 +273,9 @@ def _host_override(data: dict[str, Any]) -> str | None:
     return host if isinstance(host, str) else None
 
 
-def _semantic_errors(
-    platform: Platform, loaded: LoadedYaml, data: dict[str, Any], name: str
-) -> Iterator[str]:
-    def at(path: Sequence[PathPart]) -> str:
-        line = loaded.line_of(path)
-        return f"{loaded.display}:{line}" if line else loaded.display
-
+def _semantic_errors(platform: Platform, data: dict[str, Any], name: str,
+                     at: Callable[[Sequence[PathPart]], str]) -> Iterator[str]:
+    """Problems the schema cannot tell; `at(path)`: `file:line` of a field."""
     if data["name"] != name:
         yield f"{at(['name'])}: name: must equal the file name {name!r}"
     tier = data.get("tier")
