@@ -64,6 +64,10 @@ _COMMENT_TEXT = re.compile(
 
 Path = tuple[str | int, ...]
 _MAX_SHAPES = 512
+# Shapes kept per kind and length, newest first: customers of a few tiers take turns, and
+# a line that differs between tiers but is no slot (`resources: {"cpu": ...}`, a flow
+# mapping) would otherwise make every document a new shape.
+_PER_KIND = 4
 
 
 @dataclass
@@ -83,12 +87,13 @@ class _Notes:
 
 
 class Shapes:
-    """The documents read so far, one per kind given (a template, its n-th document),
-    read as `loader` reads them (a CSafeLoader or a subclass: by default Go's YAML)."""
+    """The documents read last, up to `_PER_KIND` per kind given (a template, its n-th
+    document) and number of lines, read as `loader` reads them (a CSafeLoader or a
+    subclass: by default Go's YAML)."""
 
     def __init__(self, loader: type[yaml.CSafeLoader] = GoYamlLoader) -> None:
         self._loader = loader
-        self._shapes: dict[tuple[object, int], _Shape] = {}
+        self._shapes: dict[tuple[object, int], list[_Shape]] = {}
         self._scalars = _scalars(loader)
         self.reused = 0  # documents taken from a shape
 
@@ -116,8 +121,8 @@ class Shapes:
         """`text`'s one document from a shape, or read in full and made the shape;
         `_NO`: it is not one document a shape can be made of."""
         lines = text.split("\n")
-        shape = self._shapes.get((kind, len(lines)))
-        if shape is not None:
+        known = self._shapes.get((kind, len(lines)), [])
+        for shape in known:
             value = _from_shape(shape, lines, self._scalars)
             if value is not _NO:
                 self.reused += 1
@@ -127,7 +132,7 @@ class Shapes:
             return _NO
         if len(self._shapes) >= _MAX_SHAPES:  # kinds of many lengths: memory stays bounded
             self._shapes.clear()
-        self._shapes[(kind, len(lines))] = learned
+        self._shapes[(kind, len(lines))] = [learned, *known][:_PER_KIND]
         return _copy(learned.value)
 
 

@@ -163,6 +163,18 @@ def test_documents_of_one_kind_with_other_lines_have_shapes_of_their_own() -> No
     assert shapes.reused == 2
 
 
+def test_tiers_taking_turns_each_keep_their_shape() -> None:
+    """Documents of one kind and length that differ in a line with no slot (a flow
+    mapping: the tier's resources) alternate, as customers of three tiers do: after one
+    of each, every document comes from the shape of its tier, read as in full."""
+    shapes = Shapes()
+    tiers = ['{"cpu": "100m"}', '{"cpu": "1", "memory": "1Gi"}', "{}"]
+    for number in range(12):
+        text = f"name: c{number}\nresources: {tiers[number % 3]}\nreplicas: {number}\n"
+        assert read(shapes, text) == outcome(text, load)
+    assert shapes.reused == 9
+
+
 @pytest.mark.parametrize(("first", "second", "reused"), [
     ("# from acme.yaml\na: 1\n", "# from globex.yaml\na: 1\n", True),
     ("a: 1\n  # x\nb: 2\n", "a: 1\n  # y é\nb: 2\n", True),
