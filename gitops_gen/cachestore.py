@@ -383,8 +383,16 @@ class PackStore:
         except (TypeError, ValueError):
             return None
 
+    def holds(self, owner: str) -> bool:
+        """Whether any entry of `owner` is kept (`get` needs its key only then)."""
+        return owner in self._new or owner in self._read()
+
     def put(self, owner: str, key: str, payload: Any) -> None:
-        self._new[owner] = [key, json.dumps(payload, separators=(",", ":"))]
+        self.put_encoded(owner, key, encode(payload))
+
+    def put_encoded(self, owner: str, key: str, text: str) -> None:
+        """`put` of a payload already `encode`d (by a worker process, say)."""
+        self._new[owner] = [key, text]
 
     def flush(self) -> None:
         if not self._new:
@@ -427,7 +435,12 @@ def write_entry(path: Path, format_version: int, key: str, payload: Any,
 
 
 def _json_bytes(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
+    return encode(payload).encode()
+
+
+def encode(payload: Any) -> str:
+    """A payload as the stores keep it: compact JSON."""
+    return json.dumps(payload, separators=(",", ":"))
 
 
 def _entry(format_version: int, key: str, body: bytes) -> bytes:

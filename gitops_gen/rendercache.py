@@ -23,7 +23,7 @@ import jinja2
 import yaml
 
 import gitops_gen
-from gitops_gen.cachestore import PackStore
+from gitops_gen.cachestore import PackStore, encode
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import TEMPLATE_DIR, Platform
 from gitops_gen.spec import CustomerSpec
@@ -58,6 +58,8 @@ class RenderCache:
         return cls(directory, context.hexdigest())
 
     def get(self, spec: CustomerSpec) -> list[RenderedFile] | None:
+        if not self._store.holds(spec.name):
+            return None  # a cold cache: no key to tell
         key = self._key(spec)
         payload = self._store.get(spec.name, key) if key else None
         if not isinstance(payload, list):
@@ -69,13 +71,23 @@ class RenderCache:
             return None
 
     def put(self, spec: CustomerSpec, files: list[RenderedFile]) -> None:
+        self.put_entry(spec.name, self.entry(spec, files))
+
+    def entry(self, spec: CustomerSpec, files: list[RenderedFile]) -> tuple[str, str] | None:
+        """What `put` stores for these files: (key, encoded payload), or None (not
+        kept). Told apart from `put_entry` so that the processes that render can do it."""
         key = self._key(spec)
         try:
             payload = [[f.path, f.content.decode("utf-8")] for f in files]
         except UnicodeDecodeError:
-            return
+            return None
         if key and all(f.customer == spec.name for f in files):
-            self._store.put(spec.name, key, payload)
+            return key, encode(payload)
+        return None
+
+    def put_entry(self, owner: str, entry: tuple[str, str] | None) -> None:
+        if entry is not None:
+            self._store.put_encoded(owner, *entry)
 
     def flush(self) -> None:
         """Write what was put (once per run: every customer of a platform is one file)."""
