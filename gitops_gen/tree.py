@@ -7,12 +7,12 @@ a truncated file) and returns a `Snapshot` that puts every touched path back as 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 import signal
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,11 +143,6 @@ def generated_from(path: Path) -> str | None:
         return _source_in_head(handle.readline(512), lambda: handle.readline(512))
 
 
-def _is_generated(content: bytes) -> bool:
-    lines = iter(content.split(b"\n", 2))
-    return _source_in_head(next(lines), lambda: next(lines, b"")) is not None
-
-
 def _source_in_head(first: bytes, second: Callable[[], bytes]) -> str | None:
     head = first.decode("utf-8", "replace")
     if head.rstrip() == "{":
@@ -166,56 +161,48 @@ def _json_note(line: str) -> str:
     return f"# {note}" if isinstance(note, str) else ""
 
 
-# Writers at once for a large change. Creating a file on a busy disk waits on the
-# journal (0.2-4 s for 4,000 files on the same VM, minute to minute); eight writes in
-# flight took half the time of one at a time there, and cost nothing when it was quick.
-WRITERS = 8
-_PARALLEL_FROM = 64  # writes; fewer go one by one
-
-
 def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> Snapshot:
     """Make the tree hold `change`; the snapshot that puts it back. `progress`: told the
-    files written or deleted, of how many."""
+    files written or deleted, of how many.
+
+    Generated files come first in `change.writes` as commands build it, hand-written ones
+    (a spec, gitops-gen.yaml) last: a run killed before those left only generated files
+    behind, which `compile` puts back. One write at a time, in order: eight threads
+    writing (tried for a disk that made file creation wait) took 3x the time of one on
+    this project's machine when creation was quick, and no less when it was slow (the
+    file system then scans inodes freed in the last minutes under a lock; see
+    benchmarks/README.md), burning the difference as kernel time spinning on that lock.
+    """
     snapshot = take_snapshot(root, change.paths)
-    writes = list(change.writes.items())
-    total = len(writes) + len(change.deletes)
-
-    def step(done: int) -> None:
-        _test_kill_point(done)
-        if progress is not None:
-            progress(done, total)
-
+    total = len(change.writes) + len(change.deletes)
+    done = 0
     try:
-        done = 0
         _test_kill_point(done)
-        # Generated files first, at once when there are many; then, one by one and in
-        # order, from the first hand-written file (a spec, gitops-gen.yaml) on: commands
-        # write those last, so that a run killed before them left only generated files
-        # behind, which `compile` puts back.
-        parallel = 0
-        if len(writes) >= _PARALLEL_FROM:
-            while parallel < len(writes) and _is_generated(writes[parallel][1]):
-                parallel += 1
-        if parallel:
-            with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-                for _ in pool.map(lambda item: write_atomic(root / item[0], item[1]),
-                                  writes[:parallel]):
-                    done += 1
-                    step(done)
-        for rel, content in writes[parallel:]:
-            write_atomic(root / rel, content)
+        made: set[Path] = set()  # directories known to exist
+        for rel, content in change.writes.items():
+            path = root / rel
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            _replace(path, content)
             done += 1
-            step(done)
+            _step(done, total, progress)
         for rel in change.deletes:
             path = root / rel
             path.unlink(missing_ok=True)
             _remove_empty_parents(root, path.parent)
             done += 1
-            step(done)
+            _step(done, total, progress)
     except OSError:
-        snapshot.restore()  # the pool has finished every write it started
+        snapshot.restore()
         raise
     return snapshot
+
+
+def _step(done: int, total: int, progress: Progress | None) -> None:
+    _test_kill_point(done)
+    if progress is not None:
+        progress(done, total)
 
 
 def _test_kill_point(done: int) -> None:
@@ -234,12 +221,27 @@ def write_atomic(path: Path, content: bytes) -> None:
     1,000-customer compile). What must survive power loss is the commit, and git owns it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")  # one writer at a time: the lock
+    _replace(path, content)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    """`write_atomic` in a directory that exists: the bytes go to a temporary file next
+    to `path`, which is then renamed over it."""
+    name = os.fspath(path)
+    head, tail = os.path.split(name)
+    tmp = os.path.join(head, f".{tail}{TEMP_SUFFIX}")  # one writer at a time: the lock
     try:
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, name)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
 
 
