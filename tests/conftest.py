@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,33 @@ def git(*args: str, cwd: Path) -> str:
     identity = ["-c", "user.name=Test Person", "-c", "user.email=test@example.com"]
     return subprocess.run(["git", *identity, *args], cwd=cwd, check=True,
                           capture_output=True, text=True).stdout
+
+
+def on_a_terminal(root: Path, *args: str, stream: str,
+                  env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """(exit code, what it wrote to the terminal, what it wrote to the other stream) of
+    `gitops-gen ARGS` with `stream` ("stdout" or "stderr") on a real pseudo-terminal."""
+    leader, follower = pty.openpty()
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, stream: follower}
+    with subprocess.Popen([sys.executable, "-m", "gitops_gen", *args], cwd=root,
+                          stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+                          **streams) as proc:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        other = proc.stderr if stream == "stdout" else proc.stdout
+        assert other is not None
+        rest = other.read().decode()
+        code = proc.wait()
+    return code, b"".join(chunks).decode(), rest
 
 
 def tree_state(root: Path) -> dict[str, str]:

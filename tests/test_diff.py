@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +12,7 @@ import pytest
 import yaml
 
 from gitops_gen.toolchain import find_toolchain
-from tests.conftest import REPO_ROOT, cli, git, tree_state
+from tests.conftest import REPO_ROOT, cli, git, on_a_terminal, tree_state
 
 IMAGE = "registry.lunarfront.tech/ryan/lunarfront-app"
 ADDED_KINDS = ["Application", "ConfigMap", "Deployment", "ExternalSecret", "Ingress", "Job",
@@ -196,25 +192,9 @@ def test_exit_code_option_is_1_only_when_something_differs(fleet: Path) -> None:
 
 def run_on_a_terminal(root: Path, *args: str, env: dict[str, str]) -> str:
     """stdout of `gitops-gen ARGS` when stdout is a terminal (a real pseudo-terminal)."""
-    leader, follower = pty.openpty()
-    with subprocess.Popen([sys.executable, "-m", "gitops_gen", *args], cwd=root,
-                          stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE,
-                          env={**os.environ, **env}) as proc:
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(leader)
-        assert proc.stderr is not None
-        stderr = proc.stderr.read().decode()
-        assert proc.wait() == 0, stderr
-    return b"".join(chunks).decode()
+    code, out, err = on_a_terminal(root, *args, stream="stdout", env=env)
+    assert code == 0, err
+    return out
 
 
 def test_text_is_coloured_only_on_a_terminal_without_no_color(fleet: Path) -> None:

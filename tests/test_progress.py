@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
-import pty
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +11,7 @@ import pytest
 from gitops_gen import progress
 from gitops_gen.progress import ProgressBar, progress_bar
 from gitops_gen.tree import TreeChange, apply
-from tests.conftest import cli
+from tests.conftest import cli, on_a_terminal
 
 
 class Terminal(io.StringIO):
@@ -60,34 +56,13 @@ def test_writing_the_tree_tells_each_file_done(tmp_path: Path) -> None:
     assert (tmp_path / "gitops/apps/c99/values.yaml").read_bytes() == b"x: 1\n"
 
 
-def _stderr_on_a_terminal(root: Path, *args: str) -> tuple[int, str]:
-    """(exit code, stderr) of `gitops-gen ARGS` with stderr on a real pseudo-terminal."""
-    leader, follower = pty.openpty()
-    with subprocess.Popen([sys.executable, "-m", "gitops_gen", *args], cwd=root,
-                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=follower) as proc:
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(leader)
-        code = proc.wait()
-    return code, b"".join(chunks).decode()
-
-
 def test_validate_draws_its_build_bar_on_a_terminal_only(platform: Path, cache: Path) -> None:
     """Through the CLI: a cold build of 150 customers (~1 s here, twice the bar's delay)
     draws `build N/150 [...]` on a terminal and clears it; piped, stderr stays empty."""
     for i in range(150):
         (platform / f"customers/c{i:03d}.yaml").write_text(f"name: c{i:03d}\n")
     assert cli("compile", cwd=platform).code == 0
-    code, err = _stderr_on_a_terminal(platform, "validate", "--no-cache")
+    code, err, _ = on_a_terminal(platform, "validate", "--no-cache", stream="stderr")
     assert code == 0, err
     assert re.search(r"\rbuild \d+/150 \[=+ *\]", err), repr(err)
     assert err.endswith("\r\033[K"), repr(err)
