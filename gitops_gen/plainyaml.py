@@ -26,7 +26,7 @@ default) and the hostile-input checks of yamlio.py have nothing to find:
 - the top-level keys start at column 0, no key appears twice in one mapping, and there
   is at least one.
 
-Anything else (sequences, flow collections, anchors, tags, documents markers, other
+Anything else (sequences, flow collections, anchors, tags, document markers, other
 numbers, multi-line scalars, odd indentation) is None. tests/test_plainyaml.py compares
 the two readers on generated texts, inside the subset and just outside it.
 """
@@ -48,7 +48,7 @@ _BLANK_OR_COMMENT = re.compile(r" *(?:#.*)?\Z")
 _BOOLS = {"true": True, "True": True, "TRUE": True,
           "false": False, "False": False, "FALSE": False}
 _NULLS = frozenset({"null", "Null", "NULL", "~"})
-# words that are not plain strings in some YAML reading: never taken as keys or words
+# words that are not plain strings in some YAML reading: never taken as plain words
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 _NOT_KEYS = frozenset({"true", "false", "null"})  # keys that are not strings to ruamel
 

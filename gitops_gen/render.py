@@ -121,7 +121,8 @@ class Renderer:
     def _render_for_cache(self, spec: CustomerSpec) -> tuple[list[RenderedFile],
                                                              tuple[str, str] | None]:
         """The customer's files and their render cache entry, both made where it renders
-        (the entry's key and JSON were a third of the main process's work at 1,000)."""
+        (in the main process, which takes every worker's results in turn, the entries
+        were a third of its samples at 1,000 customers)."""
         files = self._render_customer(spec)
         return files, self.cache.entry(spec, files) if self.cache is not None else None
 
