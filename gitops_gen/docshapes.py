@@ -17,7 +17,11 @@ differs is either a slot's, with the same text before the slot's column and then
 token of a plain or quoted scalar in a shape that cannot reach past its line or be read
 as anything else (printable ASCII; a plain one neither starting with an indicator nor
 holding a space, `#` or a trailing `:`), or a comment line's, with the same spaces
-before its `#` and then only characters YAML allows in a comment. Every other character
+before its `#` and then only characters YAML allows in a comment. In flow context (`{...}`,
+`[...]`), where a plain scalar ends at `,` `]` `}`, only quoted scalars are slots, a line
+holding any number of them (values and items, not keys): such a line may differ only in
+those, each replaced by a quoted token as above, which ends at its own closing quote
+whatever follows it; the text between and around them must be as before. Every other character
 of the stream is as before, so the YAML parser would see the same structure with those
 scalars in it: the value is the old one with those scalars' new values, resolved as the
 loader resolves them. A document with a repeated key, a line break other than `\\n` or
@@ -54,6 +58,9 @@ _TOKEN = re.compile(
     r'"[ !#-\[\]-~]*"'
     r"|'[ -&(-~]*'"
     r"|(?:[A-Za-z0-9_./+]|-(?=[A-Za-z0-9]))[A-Za-z0-9_./+=@%:-]*(?<!:)")
+# a quoted scalar of `_TOKEN`'s kinds: the only slots in flow context, where a plain
+# scalar ends at `,`, `]`, `}` (a quoted one only at its closing quote)
+_QUOTED = re.compile(r'"[ !#-\[\]-~]*"' r"|'[ -&(-~]*'")
 # characters YAML also takes as line breaks (or a byte-order mark): lines would not match
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
 # a line that is a comment and nothing else; what a comment may hold (YAML's printable
@@ -75,6 +82,8 @@ class _Shape:
     lines: list[str]
     value: Any
     slots: dict[int, tuple[Path, int]]  # line -> (where in the value, column)
+    # line -> its quoted flow scalars, in order: (where in the value, start, end column)
+    flow_slots: dict[int, list[tuple[Path, int, int]]]
     comments: dict[int, int]  # line holding only a comment -> its indentation
 
 
@@ -83,6 +92,7 @@ class _Notes:
     """What reading a document in full notes besides its value."""
 
     slots: dict[int, tuple[Path, int]] = field(default_factory=dict)
+    flow_slots: dict[int, list[tuple[Path, int, int]]] = field(default_factory=dict)
     in_scalars: set[int] = field(default_factory=set)  # lines of multi-line scalars
 
 
@@ -164,6 +174,11 @@ def _from_shape(shape: _Shape, lines: list[str], scalars: _Scalars) -> Any:
                     new, indent + 1):
                 return _NO
             continue
+        flow = shape.flow_slots.get(number)
+        if flow is not None:
+            if not _flow_changes(flow, old, new, changes):
+                return _NO
+            continue
         slot = shape.slots.get(number)
         if slot is None:
             return _NO
@@ -195,6 +210,24 @@ def _copy(value: Any) -> Any:
     return value  # scalars are immutable
 
 
+def _flow_changes(flow: list[tuple[Path, int, int]], old: str, new: str,
+                  changes: list[tuple[Path, Any]]) -> bool:
+    """Whether `new` is `old` with each of its quoted flow scalars (`flow`) replaced by a
+    quoted scalar (`_QUOTED`), every other character the same; their values go to
+    `changes`."""
+    position = done = 0  # in `new`; in `old`, the end of the last slot passed
+    for path, start, end in flow:
+        between = old[done:start]
+        if not new.startswith(between, position):
+            return False
+        token = _QUOTED.match(new, position + len(between))
+        if token is None:
+            return False
+        changes.append((path, token.group()[1:-1]))
+        position, done = token.end(), end
+    return new[position:] == old[done:]
+
+
 class _Repeated(Exception):
     """A mapping repeats a key: a slot's value may not be the one that counts."""
 
@@ -223,7 +256,9 @@ def _learn(text: str, lines: list[str], scalars: _Scalars) -> _Shape | None:
     # a line starting with `#` outside every scalar (a block scalar's lines are its own)
     comments = {number: match.end() - 1 for number, line in enumerate(lines)
                 if number not in notes.in_scalars and (match := _COMMENT_LINE.match(line))}
-    return _Shape(lines, value, notes.slots, comments)
+    if notes.slots.keys() & notes.flow_slots.keys():
+        return None  # cannot be (a block slot ends its line); never trusted if it were
+    return _Shape(lines, value, notes.slots, notes.flow_slots, comments)
 
 
 def _node(get: Any, event: Any, path: Path, notes: _Notes, lines: list[str],
@@ -253,6 +288,8 @@ def _node(get: Any, event: Any, path: Path, notes: _Notes, lines: list[str],
             value_event = get()
             if block:
                 _note(value_event, (*path, key), notes.slots, lines)
+            else:
+                _note_flow(value_event, (*path, key), notes.flow_slots, lines)
             mapping[key] = _node(get, value_event, (*path, key), notes, lines, scalars)
             event = get()
         return mapping
@@ -262,10 +299,25 @@ def _node(get: Any, event: Any, path: Path, notes: _Notes, lines: list[str],
         while event.__class__ is not yaml.SequenceEndEvent:
             if block:
                 _note(event, (*path, len(sequence)), notes.slots, lines)
+            else:
+                _note_flow(event, (*path, len(sequence)), notes.flow_slots, lines)
             sequence.append(_node(get, event, (*path, len(sequence)), notes, lines, scalars))
             event = get()
         return sequence
     raise _NotPlain  # an alias
+
+
+def _note_flow(event: Any, path: Path, flow_slots: dict[int, list[tuple[Path, int, int]]],
+               lines: list[str]) -> None:
+    """A quoted scalar in flow context, on one ASCII line, as a slot of that line."""
+    if event.__class__ is not yaml.ScalarEvent or event.style not in ('"', "'"):
+        return
+    start, end = event.start_mark, event.end_mark
+    if start is None or end is None or start.line != end.line:
+        return
+    line = lines[start.line]
+    if line.isascii() and _QUOTED.fullmatch(line, start.column, end.column):
+        flow_slots.setdefault(start.line, []).append((path, start.column, end.column))
 
 
 def _note(event: Any, path: Path, slots: dict[int, tuple[Path, int]], lines: list[str]) -> None:

@@ -20,9 +20,11 @@ from tests.test_fast_builds import PLATFORMS
 from tests.test_goyaml_fast import outcome, tool_outputs
 
 # Every place a scalar can sit: block mapping values and sequence items, on the key's
-# line or the next (slots: SLOT_PLACES), and places that are not slots (flow context, before
-# a comment, in a block scalar, a multi-line plain scalar, a key); a comment line, which may
-# change (COMMENT_PLACES), and one that is a block scalar's text.
+# line or the next, and flow mapping values and sequence items on one line (slots:
+# SLOT_PLACES; in flow context, quoted ones only), and places that are not slots (a flow
+# collection over lines, before a comment, in a block scalar, a multi-line plain scalar,
+# a key); a comment line, which may change (COMMENT_PLACES), and one that is a block
+# scalar's text.
 TEMPLATE = """\
 # Source: chart/templates/x.yaml
 apiVersion: v1
@@ -47,12 +49,13 @@ data:
   multi: word
     {11}
   k{12}: key
+  quoted: {{"k": {15}, "n": [{16}, "x"], "m": {{"o": {17}}}}}
   # a comment {13}
   more: |
     # in a block scalar {14}
 """
-SLOTS = 15
-SLOT_PLACES = {0, 1, 2, 3, 4, 5, 8}
+SLOTS = 18
+SLOT_PLACES = {0, 1, 2, 3, 4, 5, 8, 15, 16, 17}
 COMMENT_PLACES = {13}
 
 
@@ -101,16 +104,19 @@ def test_one_token_changed(tokens: list[str], where: int, token: str) -> None:
 
 
 def test_a_document_with_new_names_comes_from_its_shape() -> None:
-    plain = ["acme", "x", "y", "1", "a", "b", "c", "d", "e", "f", "g", "h", "key", "x", "y"]
+    plain = ["acme", "x", "y", "1", "a", "b", "c", "d", "e", "f", "g", "h", "key", "x", "y",
+             '"acme-db"', "'u'", '""']
     names = ["globex", "on", "z", "'2'", '"b"', "0x1F", "c", "d", "e", "f", "g", "h", "key",
-             "from globex.yaml", "y"]
+             "from globex.yaml", "y", '"globex-db"', '"v, w]"', "'x: #y'"]
     shapes = assert_read_alike(TEMPLATE.format(*plain), TEMPLATE.format(*names))
     assert shapes.reused == 1
     value = load(TEMPLATE.format(*names))
     assert value["metadata"]["name"] == "globex" and value["data"]["list"][1] == {"x": 0x1F}
+    assert value["data"]["quoted"] == {"k": "globex-db", "n": ["v, w]", "x"],
+                                       "m": {"o": "x: #y"}}
 
 
-@pytest.mark.parametrize("where", [6, 7, 9, 10, 11, 12, 14])
+@pytest.mark.parametrize("where", [6, 7, 9, 10, 11, 12, 14, 15, 16, 17])
 def test_a_token_that_is_not_a_slot_means_reading_in_full(where: int) -> None:
     tokens = ["a"] * SLOTS
     changed = list(tokens)
