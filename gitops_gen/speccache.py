@@ -30,7 +30,7 @@ FORMAT = 2  # 2: keyed by the tier names, not the whole platform config
 KEEP_PACKS = 8  # one pack per platform context (config, schema, code)
 # The modules whose rules decide whether a spec is valid: an edit to any of them (in a
 # checkout, without a version bump) must not keep an old verdict.
-_RULE_MODULES = ("spec.py", "yamlio.py", "schemacheck.py", "platform.py")
+_RULE_MODULES = ("spec.py", "plainyaml.py", "yamlio.py", "schemacheck.py", "platform.py")
 
 
 class SpecCache:
