@@ -54,13 +54,12 @@ from gitops_gen.goyaml import (
 
 # A scalar token that is the whole rest of its line: double-quoted without escapes,
 # single-quoted without quotes inside, or plain, all printable ASCII.
+_QUOTED_TOKEN = r'"[ !#-\[\]-~]*"' r"|'[ -&(-~]*'"
 _TOKEN = re.compile(
-    r'"[ !#-\[\]-~]*"'
-    r"|'[ -&(-~]*'"
-    r"|(?:[A-Za-z0-9_./+]|-(?=[A-Za-z0-9]))[A-Za-z0-9_./+=@%:-]*(?<!:)")
+    _QUOTED_TOKEN + r"|(?:[A-Za-z0-9_./+]|-(?=[A-Za-z0-9]))[A-Za-z0-9_./+=@%:-]*(?<!:)")
 # a quoted scalar of `_TOKEN`'s kinds: the only slots in flow context, where a plain
 # scalar ends at `,`, `]`, `}` (a quoted one only at its closing quote)
-_QUOTED = re.compile(r'"[ !#-\[\]-~]*"' r"|'[ -&(-~]*'")
+_QUOTED = re.compile(_QUOTED_TOKEN)
 # characters YAML also takes as line breaks (or a byte-order mark): lines would not match
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
 # a line that is a comment and nothing else; what a comment may hold (YAML's printable

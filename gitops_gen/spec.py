@@ -177,7 +177,7 @@ def _from_text(platform: Platform, name: str, display: str, text: str) -> Custom
     that passes every check needs no ruamel (~0.4 ms each); any other, or one with a
     problem, is read by ruamel, whose lines the messages name."""
     data = plain_mapping(text)
-    if data is not None and not _problems(platform, data, name, lambda path: ""):
+    if data is not None and not _problems(platform, data, name):
         return _derived(platform, name, display, data)
     return validate_spec(platform, parse_mapping(text, display), name)
 
@@ -213,11 +213,10 @@ def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> Customer
     return _derived(platform, name, loaded.display, data)
 
 
-def _problems(platform: Platform, data: dict[str, Any], name: str,
-              at: Callable[[Sequence[PathPart]], str]) -> bool:
-    """Whether `validate_spec` would refuse `data` (without telling why)."""
+def _problems(platform: Platform, data: dict[str, Any], name: str) -> bool:
+    """Whether `validate_spec` would refuse `data` (without telling why: no lines)."""
     return not _customer_validator(platform).is_valid(data) or any(
-        _semantic_errors(platform, data, name, at))
+        _semantic_errors(platform, data, name, lambda path: ""))
 
 
 _VALIDATORS: dict[tuple[str, int, int, int], Draft202012Validator] = {}
