@@ -15,7 +15,10 @@ see half an entry.
   of kernel time each on a busy disk.
 - `PackStore` (specs and renders: small and many) keeps all the entries of a kind in
   one file, read and written whole.
-- `read_entry`/`write_entry`: one entry in a file of its own (run records).
+- `read_entry`/`write_entry`: one entry in a file of its own (run records, configs).
+
+`source_digest` keys a verdict on the code that reached it: an edit to that code in a
+checkout, with no new version, must not keep an old verdict.
 
 Files are written atomically: a temporary file renamed into place.
 """
@@ -31,7 +34,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -432,6 +435,16 @@ def write_entry(path: Path, format_version: int, key: str, payload: Any,
             _keep_newest(path.parent, keep)
     except OSError:
         pass
+
+
+def source_digest(names: Sequence[str]) -> str:
+    """sha256 of the named files of the gitops_gen package, in that order (OSError if
+    one cannot be read)."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update((package / name).read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _json_bytes(payload: Any) -> bytes:

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gitops_gen import configcache
 from gitops_gen.errors import InputError
+from gitops_gen.handwritten import read_text
 from gitops_gen.policy import RULES
-from gitops_gen.schemacheck import schema_errors
-from gitops_gen.yamlio import LoadedYaml, load_mapping, parse_mapping, to_plain
+
+if TYPE_CHECKING:
+    from gitops_gen.yamlio import LoadedYaml
 
 CONFIG_FILE = "gitops-gen.yaml"
 SPEC_DIR = "customers"
@@ -155,15 +158,28 @@ def find_root(start: Path) -> Path:
 
 def load_platform(start: Path) -> Platform:
     root = find_root(start)
-    return platform_from_yaml(root, load_mapping(root / CONFIG_FILE, CONFIG_FILE))
+    text = read_text(root / CONFIG_FILE, CONFIG_FILE)
+    raw = text.encode("utf-8")  # the file's bytes: it decoded as UTF-8
+    if (config := configcache.recall(raw, RULES)) is not None:
+        return Platform(root, config)
+    platform = platform_from_text(root, text)
+    configcache.remember(raw, RULES, platform.config)
+    return platform
 
 
 def platform_from_text(root: Path, text: str) -> Platform:
     """The platform as it would be with `text` as its gitops-gen.yaml (not yet written)."""
+    # Imported here: the YAML and schema modules are a tenth of a no-op run's time, and
+    # a config that passed before is not read with them (`configcache`).
+    from gitops_gen.yamlio import parse_mapping
+
     return platform_from_yaml(root, parse_mapping(text, CONFIG_FILE))
 
 
 def platform_from_yaml(root: Path, loaded: LoadedYaml) -> Platform:
+    from gitops_gen.schemacheck import schema_errors
+    from gitops_gen.yamlio import to_plain
+
     config = to_plain(loaded.data)
     errors = schema_errors(loaded, config, platform_schema())
     if not errors:

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from gitops_gen.errors import InputError
 from gitops_gen.forkpool import map_forked
+from gitops_gen.handwritten import read_text
 from gitops_gen.plainyaml import plain_mapping
 from gitops_gen.platform import CUSTOMER_SCHEMA, SPEC_DIR, Platform
 from gitops_gen.schemacheck import schema_errors
@@ -27,7 +28,6 @@ from gitops_gen.yamlio import (
     LoadedYaml,
     PathPart,
     parse_mapping,
-    read_text,
     to_plain,
 )
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import gitops_gen
-from gitops_gen.cachestore import PackStore
+from gitops_gen.cachestore import PackStore, source_digest
 from gitops_gen.platform import CUSTOMER_SCHEMA, Platform
 from gitops_gen.toolchain import cache_root
 
@@ -30,7 +30,8 @@ FORMAT = 2  # 2: keyed by the tier names, not the whole platform config
 KEEP_PACKS = 8  # one pack per platform context (config, schema, code)
 # The modules whose rules decide whether a spec is valid: an edit to any of them (in a
 # checkout, without a version bump) must not keep an old verdict.
-_RULE_MODULES = ("spec.py", "plainyaml.py", "yamlio.py", "schemacheck.py", "platform.py")
+_RULE_MODULES = ("spec.py", "plainyaml.py", "handwritten.py", "yamlio.py", "schemacheck.py",
+                 "platform.py")
 
 
 class SpecCache:
@@ -50,10 +51,11 @@ class SpecCache:
             # the tier names. Not the whole config: `bump-image` changes its image tag,
             # and must not have 10,000 unchanged specs checked again (~1 ms each).
             config = json.dumps(sorted(platform.tiers))
+            rules = source_digest(_RULE_MODULES)
         except (OSError, TypeError, ValueError):
             return None
         context = hashlib.sha256()
-        for part in (str(FORMAT), gitops_gen.__version__, _rules_digest(), config):
+        for part in (str(FORMAT), gitops_gen.__version__, rules, config):
             context.update(part.encode() + b"\0")
         context.update(schema)
         return cls(directory, context.hexdigest())
@@ -84,10 +86,3 @@ def spec_cache(platform: Platform) -> SpecCache | None:
     """The spec cache in the user cache directory (`$GITOPS_GEN_CACHE/specs`)."""
     return SpecCache.for_platform(cache_root() / "specs", platform)
 
-
-def _rules_digest() -> str:
-    package = Path(gitops_gen.__file__).parent
-    digest = hashlib.sha256()
-    for module in _RULE_MODULES:
-        digest.update((package / module).read_bytes())
-    return digest.hexdigest()

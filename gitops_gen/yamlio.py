@@ -24,10 +24,8 @@ from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.reader import ReaderError
 
 from gitops_gen.errors import InputError
+from gitops_gen.handwritten import read_text
 
-# A spec is a few hundred bytes, a platform config a few KiB; ruamel needs ~1 s per 20 KiB
-# of dense YAML, so this also bounds the time one hostile file can cost.
-MAX_BYTES = 64 * 1024
 MAX_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BLOCK_ENTRY = re.compile(r"(?<!\S)-(?=\s|\Z)")  # `- item`, as YAML's grammar has it
@@ -54,25 +52,6 @@ def round_trip_yaml() -> YAML:
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
-
-
-def read_text(path: Path, display: str) -> str:
-    """Read a hand-edited file: bounded size, UTF-8, no symlink out of the repo."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"{display}: cannot read: {exc.strerror}") from None
-    if size > MAX_BYTES:
-        raise InputError(f"{display}: file is {size} bytes, more than the {MAX_BYTES} allowed")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{display}: cannot read: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{display}:{line}: not valid UTF-8 (byte {exc.start})") from None
 
 
 def parse_mapping(text: str, display: str) -> LoadedYaml:

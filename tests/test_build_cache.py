@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -507,3 +509,62 @@ def test_a_schema_change_checks_every_spec_again(fleet: Path) -> None:
     result = cli("validate", cwd=fleet)
     assert result.code == 2
     assert "customers/acme.yaml" in result.err and "tier" in result.err
+
+
+# --- the config cache (gitops_gen/configcache.py) ------------------------------------
+
+# Runs the CLI in one process and prints which YAML and schema modules it imported.
+_MODULES_IMPORTED = """
+import runpy, sys
+sys.argv = ["gitops-gen", *sys.argv[1:]]
+try:
+    runpy.run_module("gitops_gen", run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+print(code, sorted({m.split(".")[0] for m in sys.modules} & {"ruamel", "jsonschema"}))
+"""
+
+
+def modules_imported(root: Path, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", _MODULES_IMPORTED, *args], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_a_config_that_passed_is_read_back_without_the_yaml_and_schema_modules(
+        fleet: Path, cache: Path) -> None:
+    validate(fleet)
+    [entry] = (cache.parent / "configs").glob("*.json")
+    assert b'"platform":"lunarfront"' in entry.read_bytes()
+    assert modules_imported(fleet, "validate") == "0 []"  # the no-op run: config memo
+    entry.unlink()
+    assert modules_imported(fleet, "validate") == "0 ['jsonschema', 'ruamel']"
+    assert [p.name for p in (cache.parent / "configs").glob("*.json")] == [entry.name]
+
+
+def test_a_broken_config_is_checked_every_time_and_never_remembered(
+        fleet: Path, cache: Path) -> None:
+    first, _ = validate(fleet)
+    config = fleet / "gitops-gen.yaml"
+    good = config.read_text()
+    config.write_text(good.replace("platform: lunarfront\n", "platform: lunarfront\ncolour: red\n"))
+    for _ in range(2):
+        result = cli("validate", cwd=fleet)
+        assert result.code == 2, result.text
+        assert "gitops-gen.yaml:2: <top>: unknown field 'colour'" in result.err
+    assert len(list((cache.parent / "configs").glob("*.json"))) == 1
+    config.write_text(good)
+    again, _ = validate(fleet)
+    assert (again.code, again.out) == (first.code, first.out)
+
+
+def test_a_damaged_config_entry_is_ignored_and_written_again(fleet: Path, cache: Path) -> None:
+    first, _ = validate(fleet)
+    [entry] = (cache.parent / "configs").glob("*.json")
+    header, _, payload = entry.read_bytes().partition(b"\n")
+    entry.write_bytes(header + b"\n" + payload.replace(b"lunarfront", b"moonfront"))
+    forget_runs(cache)
+    again, _ = validate(fleet)
+    assert (again.code, again.out) == (first.code, first.out)
+    assert b"moonfront" not in entry.read_bytes() and b"lunarfront" in entry.read_bytes()
