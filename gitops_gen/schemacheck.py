@@ -14,7 +14,13 @@ def schema_errors(
     loaded: LoadedYaml, data: Mapping[str, Any], schema: Mapping[str, Any]
 ) -> list[str]:
     """`file:line: field.path: problem` for every schema violation, in document order."""
-    validator = Draft202012Validator(schema)
+    return validator_errors(loaded, data, Draft202012Validator(schema))
+
+
+def validator_errors(
+    loaded: LoadedYaml, data: Mapping[str, Any], validator: Draft202012Validator
+) -> list[str]:
+    """`schema_errors` with a validator built already (one per schema, not per file)."""
     errors = sorted(validator.iter_errors(data), key=_error_order)
     return [_describe(loaded, err) for err in _leaves(errors)]
 

@@ -22,7 +22,7 @@ from gitops_gen.forkpool import map_forked
 from gitops_gen.handwritten import read_text
 from gitops_gen.plainyaml import plain_mapping
 from gitops_gen.platform import CUSTOMER_SCHEMA, SPEC_DIR, Platform
-from gitops_gen.schemacheck import schema_errors
+from gitops_gen.schemacheck import validator_errors
 from gitops_gen.speccache import SpecCache
 from gitops_gen.yamlio import (
     LoadedYaml,
@@ -205,7 +205,7 @@ def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> Customer
         line = loaded.line_of(path)
         return f"{loaded.display}:{line}" if line else loaded.display
 
-    errors = schema_errors(loaded, data, customer_schema(platform))
+    errors = validator_errors(loaded, data, _customer_validator(platform))
     if not errors:
         errors.extend(_semantic_errors(platform, data, name, at))
     if errors:
