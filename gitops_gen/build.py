@@ -51,6 +51,7 @@ from gitops_gen.helm_inprocess import (
     Rendered,
     RenderRequest,
     SetParameter,
+    installed_version,
     render_objects,
 )
 from gitops_gen.kustomize_batch import results_of, submit_overlays
@@ -123,6 +124,9 @@ class BuildOptions:
     batch_kustomize: bool = True  # kustomize_batch.py
     in_process_helm: bool = True  # helm_inprocess.py
     progress: Progress | None = None  # (done, total), after each app
+    # builds from which the in-process helm is used at all: loading it takes ~0.1 s, and
+    # the first render of each chart runs the binary as well, to compare
+    in_process_helm_from: int = 3
     # builds from which the in-process helm renders in forked worker processes
     worker_processes_from: int = 200
     stats: BuildStats = field(default_factory=BuildStats)
@@ -176,8 +180,8 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
                 kube_version: str, jobs: int, options: BuildOptions,
                 workers: ProcessPoolExecutor | None) -> list[BuildResult | None]:
     digests = InputDigests(repo_root, kube_version)
-    helm = InProcessHelm.load() if options.in_process_helm else None
-    keys = _CacheKeys(digests, toolchain, kube_version, helm) if options.cache else None
+    sdk = installed_version() if options.in_process_helm else None
+    keys = _CacheKeys(digests, toolchain, kube_version, sdk) if options.cache else None
     results: list[BuildResult | None] = []
     todo: list[int] = []  # the builds the cache did not have
     unplanned: list[int] = []  # of those, the ones not given to `_plan` yet
@@ -196,7 +200,7 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
             continue
         todo.append(i)
         unplanned.append(i)
-        if (prerendered is None and workers is not None and helm is not None
+        if (prerendered is None and workers is not None and sdk is not None
                 and len(todo) >= options.worker_processes_from):
             prerendered = _Prerendered(workers, len(builds) - i + len(todo), jobs)
         if prerendered is not None:
@@ -204,6 +208,8 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
                               kube_version, prerendered, paths)
             unplanned.clear()
     options.stats.applications, options.stats.cached = len(builds), len(builds) - len(todo)
+    helm = InProcessHelm.load() if (
+        sdk is not None and len(todo) >= options.in_process_helm_from) else None
     if workers is not None and prerendered is None:
         workers.shutdown(wait=False, cancel_futures=True)  # mostly cached: not worth it
     if unplanned and options.batch_kustomize:
@@ -320,11 +326,11 @@ class _CacheKeys:
     """The build cache keys of one run's Applications (`buildcache.build_key`)."""
 
     def __init__(self, digests: InputDigests, toolchain: Toolchain, kube_version: str,
-                 helm: InProcessHelm | None) -> None:
+                 sdk_version: str | None) -> None:
         self._digests, self._kube_version = digests, kube_version
         self._versions = dict(toolchain.versions)
-        if helm is not None:
-            self._versions["helm-in-process"] = helm.version
+        if sdk_version is not None:
+            self._versions["helm-in-process"] = sdk_version
 
     def key(self, name: str, app: Manifest) -> str | None:
         """None: the build's inputs cannot be told for sure, build it and keep nothing."""

@@ -30,6 +30,8 @@ binary's, object for object, and uses the SDK for that chart only if they are eq
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+import importlib.util
 import os
 import re
 import shutil
@@ -82,7 +84,6 @@ class InProcessHelm:
 
     def __init__(self, sdk: ModuleType) -> None:
         self._sdk = sdk
-        self.version = f"{sdk.helm_sdk_version()}/{sdk.helm_c_version()}"
         self._lock = threading.Lock()
         self._charts: dict[Path, _Chart | None] = {}  # chart dir -> loaded; None: not here
         self._trusted: dict[Path, bool] = {}
@@ -199,6 +200,17 @@ class InProcessHelm:
                 and unchecked.templates == chart.templates and unchecked.crds == chart.crds
                 and unchecked.dependencies == chart.dependencies)
         return unchecked if same else None
+
+
+def installed_version() -> str | None:
+    """The SDK's version if it is installed, found without loading it (its Go library
+    takes ~0.1 s to load): what a build cache key names."""
+    try:
+        if importlib.util.find_spec("helm_python") is None:
+            return None
+        return importlib.metadata.version("helm-python-sdk")
+    except (ImportError, ValueError, importlib.metadata.PackageNotFoundError):
+        return None
 
 
 # -- in worker processes -------------------------------------------------------------------

@@ -108,12 +108,51 @@ def test_a_warm_validate_builds_nothing_and_reports_the_same(fleet: Path, cache:
     assert [p.relative_to(cache).parts[0] for p in files(cache)] == ["index.json", "segments"]
 
 
+# Runs the CLI in one process and prints its exit code and which of the top-level
+# modules named in MODULES_ASKED it imported (not a GITOPS_GEN_ variable: the run memo
+# keys on those).
+_MODULES_IMPORTED = """
+import os, runpy, sys
+sys.argv = ["gitops-gen", *sys.argv[1:]]
+try:
+    runpy.run_module("gitops_gen", run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+asked = set(os.environ["MODULES_ASKED"].split())
+print(code, sorted({m.split(".")[0] for m in sys.modules} & asked))
+"""
+
+
+def modules_imported(root: Path, modules: str, *args: str) -> str:
+    """`CODE [modules]`: the exit code of `gitops-gen ARGS` and which of `modules`
+    (space-separated) it imported."""
+    proc = subprocess.run([sys.executable, "-c", _MODULES_IMPORTED, *args], cwd=root,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MODULES_ASKED": modules})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
 def test_one_spec_changed_rebuilds_that_customer_only(fleet: Path) -> None:
     validate(fleet)
     (fleet / "customers" / "acme.yaml").write_text("name: acme\ntier: large\n")
     assert cli("compile", cwd=fleet).code == 0
     _, counts = validate(fleet)
     assert counts == {"applications": 2, "built": 1, "cached": 1}
+
+
+def test_the_in_process_helm_is_loaded_for_three_builds_or_more(fleet: Path) -> None:
+    """Loading the SDK takes ~0.1 s, and the first render of each chart runs the binary
+    as well: for one or two builds, the binary alone is quicker."""
+    assert modules_imported(fleet, "helm_python", "validate") == "0 []"  # two builds
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\ntier: large\n")
+    (fleet / "customers" / "globex.yaml").write_text("name: globex\ntier: large\n")
+    (fleet / "customers" / "initech.yaml").write_text("name: initech\n")
+    assert cli("compile", cwd=fleet).code == 0
+    assert modules_imported(fleet, "helm_python", "validate") == "0 ['helm_python']"
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\n")
+    assert cli("compile", cwd=fleet).code == 0
+    assert modules_imported(fleet, "helm_python", "validate") == "0 []"  # one build
 
 
 def test_no_cache_builds_everything(fleet: Path) -> None:
@@ -513,33 +552,15 @@ def test_a_schema_change_checks_every_spec_again(fleet: Path) -> None:
 
 # --- the config cache (gitops_gen/configcache.py) ------------------------------------
 
-# Runs the CLI in one process and prints which YAML and schema modules it imported.
-_MODULES_IMPORTED = """
-import runpy, sys
-sys.argv = ["gitops-gen", *sys.argv[1:]]
-try:
-    runpy.run_module("gitops_gen", run_name="__main__")
-except SystemExit as exit:
-    code = exit.code
-print(code, sorted({m.split(".")[0] for m in sys.modules} & {"ruamel", "jsonschema"}))
-"""
-
-
-def modules_imported(root: Path, *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-c", _MODULES_IMPORTED, *args], cwd=root,
-                          capture_output=True, text=True, timeout=300)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.stdout.strip().splitlines()[-1]
-
-
 def test_a_config_that_passed_is_read_back_without_the_yaml_and_schema_modules(
         fleet: Path, cache: Path) -> None:
     validate(fleet)
     [entry] = (cache.parent / "configs").glob("*.json")
     assert b'"platform":"lunarfront"' in entry.read_bytes()
-    assert modules_imported(fleet, "validate") == "0 []"  # the no-op run: config memo
+    parsers = "ruamel jsonschema"
+    assert modules_imported(fleet, parsers, "validate") == "0 []"  # no-op: config memo
     entry.unlink()
-    assert modules_imported(fleet, "validate") == "0 ['jsonschema', 'ruamel']"
+    assert modules_imported(fleet, parsers, "validate") == "0 ['jsonschema', 'ruamel']"
     assert [p.name for p in (cache.parent / "configs").glob("*.json")] == [entry.name]
 
 

@@ -49,6 +49,11 @@ Objects = list[dict[str, Any]]
 Canonical = dict[str, list[str]]
 
 
+def fast_options(stats: BuildStats) -> BuildOptions:
+    """Every fast path, the in-process helm too however few the builds."""
+    return BuildOptions(stats=stats, in_process_helm_from=1)
+
+
 def canonical(results: dict[str, BuildResult]) -> dict[str, list[str]]:
     return {name: sorted(json.dumps([m.source, m.obj], sort_keys=True) for m in r.manifests)
             + sorted(f"{f.file}:{f.line}:{f.rule}:{f.message}" for f in r.findings)
@@ -79,7 +84,8 @@ if mode == "crash":
     gitops_gen.helm_inprocess._render_objects = lambda helm, request: os._exit(3)
 stats = BuildStats()
 built = build_all(root, platform_apps(root), find_toolchain({}), KUBE, 2,
-                  BuildOptions(stats=stats, worker_processes_from=1))
+                  BuildOptions(stats=stats, in_process_helm_from=1,
+                               worker_processes_from=1))
 print(json.dumps({"canonical": canonical(built), "stats": asdict(stats)}))
 """
 
@@ -98,7 +104,7 @@ def test_fast_paths_equal_the_reference_on_real_platforms(root: Path) -> None:
     tools = find_toolchain({})
     reference = canonical(build_all(root, apps, tools, KUBE, 2, REFERENCE))
     stats = BuildStats()
-    fast = build_all(root, apps, tools, KUBE, 2, BuildOptions(stats=stats))
+    fast = build_all(root, apps, tools, KUBE, 2, fast_options(stats))
     assert canonical(fast) == reference
     assert stats.built == stats.applications == sum(len(a) for a in apps.values())
     if len(apps) > 1:
@@ -255,7 +261,7 @@ def test_an_overlay_reaching_outside_itself_is_built_alone(
         app["spec"]["sources"] = app["spec"]["sources"][1:2]
         apps[name] = app
     stats = BuildStats()
-    fast = build_all(tmp_path, apps, tools, KUBE, 2, BuildOptions(stats=stats))
+    fast = build_all(tmp_path, apps, tools, KUBE, 2, fast_options(stats))
     assert stats.batched_overlays == 0
     assert canonical(fast) == canonical(build_all(tmp_path, apps, tools, KUBE, 2, REFERENCE))
     assert [m.namespace for m in fast["b"].manifests] == ["b"]
@@ -269,7 +275,7 @@ def build_both(repo_root: Path, tools: Toolchain,
                app: dict[str, Any]) -> tuple[BuildStats, Canonical, Canonical]:
     stats = BuildStats()
     apps = {"acme": app}
-    fast = build_all(repo_root, apps, tools, KUBE, 1, BuildOptions(stats=stats))
+    fast = build_all(repo_root, apps, tools, KUBE, 1, fast_options(stats))
     return stats, canonical(fast), canonical(build_all(repo_root, apps, tools, KUBE, 1, REFERENCE))
 
 
@@ -286,7 +292,7 @@ def test_the_sdk_renders_a_plain_chart(repo: Path, tools: Toolchain) -> None:
     (repo / "gitops/apps/customer-globex/values.yaml").write_text("greeting: hej\n")
     (repo / "gitops/apps/customer-globex/kustomization.yaml").write_text("resources: []\n")
     stats = BuildStats()
-    fast_all = build_all(repo, apps, tools, KUBE, 1, BuildOptions(stats=stats))
+    fast_all = build_all(repo, apps, tools, KUBE, 1, fast_options(stats))
     assert canonical(fast_all) == canonical(build_all(repo, apps, tools, KUBE, 1, REFERENCE))
     assert stats.in_process_helm == 1  # the first render per chart is checked by the binary
 
@@ -309,7 +315,7 @@ def test_options_the_sdk_cannot_reproduce_go_to_the_binary(
     (repo / "gitops/apps/customer-globex/values.yaml").write_text("greeting: hej\n")
     (repo / "gitops/apps/customer-globex/kustomization.yaml").write_text("resources: []\n")
     stats = BuildStats()
-    fast = build_all(repo, apps, tools, KUBE, 1, BuildOptions(stats=stats))
+    fast = build_all(repo, apps, tools, KUBE, 1, fast_options(stats))
     assert canonical(fast) == canonical(build_all(repo, apps, tools, KUBE, 1, REFERENCE))
     assert stats.in_process_helm == (1 if in_process else 0)
 
@@ -341,7 +347,7 @@ def test_a_values_schema_violation_after_the_checked_render_is_the_binarys_findi
     (repo / "gitops/apps/customer-globex/kustomization.yaml").write_text("resources: []\n")
     apps = {name: application(name) for name in ("acme", "globex")}
     stats = BuildStats()
-    fast = canonical(build_all(repo, apps, tools, KUBE, 1, BuildOptions(stats=stats)))
+    fast = canonical(build_all(repo, apps, tools, KUBE, 1, fast_options(stats)))
     assert fast == canonical(build_all(repo, apps, tools, KUBE, 1, REFERENCE))
     assert any("values don't meet the specifications" in line for line in fast["globex"])
     assert stats.in_process_helm == 0
@@ -380,7 +386,7 @@ def test_a_schema_outside_the_subset_is_left_to_helm(
     add_customer(repo, "initech", "replicas: many\n")
     apps = {name: application(name) for name in ("acme", "globex", "initech")}
     stats = BuildStats()
-    fast = canonical(build_all(repo, apps, tools, KUBE, 1, BuildOptions(stats=stats)))
+    fast = canonical(build_all(repo, apps, tools, KUBE, 1, fast_options(stats)))
     assert fast == canonical(build_all(repo, apps, tools, KUBE, 1, REFERENCE))
     assert any("values don't meet the specifications" in line for line in fast["initech"])
     assert stats.in_process_helm == 1  # globex's
