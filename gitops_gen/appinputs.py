@@ -34,7 +34,7 @@ import yaml
 from gitops_gen import goyaml
 from gitops_gen.argocd import APPLICATION_KIND
 from gitops_gen.model import Manifest
-from gitops_gen.resolver import Resolver
+from gitops_gen.resolver import Resolver, is_within, relative_posix
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -79,7 +79,7 @@ class InputDigests:
             digest = hashlib.sha256()
             closure = self._closure({self._inside(path)})
             for reached in sorted(closure):
-                digest.update(f"\0{reached.relative_to(self.root).as_posix()}\0".encode())
+                digest.update(f"\0{relative_posix(reached, self.root)}\0".encode())
                 named = self._named_reads_digest(reached, closure)
                 digest.update((named or self._content_of(reached)).encode())
         except _Unknown:
@@ -106,20 +106,20 @@ class InputDigests:
                 path = directory / candidate
                 if not _exists(path):
                     reads[candidate] = "-"
-                elif (resolved := self._inside(path)).is_relative_to(directory):
-                    reads[candidate] = f"{resolved.relative_to(directory).as_posix()} " + (
+                elif is_within(resolved := self._inside(path), directory):
+                    reads[candidate] = f"{relative_posix(resolved, directory)} " + (
                         self._content_of(resolved))
                 else:
                     reads[candidate] = "+"  # outside: in the closure, hashed on its own
         for member in closure:  # what the others name in here (a kustomization's `../x`)
             for path in self._references_of(member):
-                if path.is_relative_to(directory) and path != directory:
-                    reads[f"\0{path.relative_to(directory).as_posix()}"] = self._content_of(path)
+                if is_within(path, directory) and path != directory:
+                    reads[f"\0{relative_posix(path, directory)}"] = self._content_of(path)
         return hashlib.sha256(_json(sorted(reads.items())).encode()).hexdigest()
 
     def _add_contents(self, digest: Any, paths: set[Path]) -> None:
         for path in sorted(paths):
-            digest.update(f"\0{path.relative_to(self.root).as_posix()}\0".encode())
+            digest.update(f"\0{relative_posix(path, self.root)}\0".encode())
             digest.update(self._content_of(path).encode())
 
     def closure_of(self, path: Path) -> set[Path] | None:
@@ -134,7 +134,7 @@ class InputDigests:
         todo, seen = list(paths), set(paths)
         while todo:
             for found in self._references_of(todo.pop()):
-                if found not in seen and not any(found.is_relative_to(p) for p in seen):
+                if found not in seen and not any(is_within(found, p) for p in seen):
                     seen.add(found)
                     todo.append(found)
         return seen
@@ -304,7 +304,7 @@ class _Inside:
 
     def __call__(self, path: Path) -> Path:
         resolved = self._resolver.resolve(path)
-        if not resolved.is_relative_to(self.root):
+        if not is_within(resolved, self.root):
             raise _Unknown(path)
         return resolved
 

@@ -60,7 +60,7 @@ from gitops_gen.model import BuildStats as BuildStats  # its first home was here
 from gitops_gen.overlaycache import OverlayCache
 from gitops_gen.procs import ToolFailed, run
 from gitops_gen.progress import Progress
-from gitops_gen.resolver import Resolver
+from gitops_gen.resolver import Resolver, is_within, relative_posix
 from gitops_gen.toolchain import Toolchain
 
 RULE = "build"
@@ -478,7 +478,7 @@ class _App:
 
     def rel(self, path: Path) -> str:
         """`path` relative to the repo root, POSIX style; "." for the root itself."""
-        return path.relative_to(self.root).as_posix() or "."
+        return relative_posix(path, self.root)
 
 
 # -- reading the Application ---------------------------------------------------------------
@@ -609,7 +609,7 @@ def _source_type(app: _App, source: dict[str, Any], app_dir: Path) -> str:
 def _inside(app: _App, base: Path, relative: str, file: str) -> Path:
     """`base/relative`, refused if it (or a symlink in it) leaves the repository."""
     path = app.engines.paths.resolve(base / relative.lstrip("/"))
-    if not path.is_relative_to(app.root):
+    if not is_within(path, app.root):
         raise _Problem(file, f"{relative!r} resolves outside the repository")
     return path
 

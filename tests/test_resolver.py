@@ -1,10 +1,14 @@
-"""resolver.Resolver answers what Path.resolve answers, symlinks and all."""
+"""resolver.Resolver answers what Path.resolve answers, symlinks and all; is_within and
+relative_posix what Path.is_relative_to and relative_to answer."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from gitops_gen.resolver import Resolver
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gitops_gen.resolver import Resolver, is_within, relative_posix
 
 CASES = ["a/b/f.yaml", "link/b/f.yaml", "a/b/flink", "a/up/a/b/f.yaml", "missing/x/y",
          "dangling", "dangling/below", "link/b/../b/f.yaml", "a/b", "a/up/link/b/flink",
@@ -32,3 +36,24 @@ def test_each_path_resolves_as_path_resolve_does(tmp_path: Path) -> None:
             except RuntimeError as error:
                 got = type(error).__name__
             assert got == expected, rel
+
+
+# names that share prefixes, so that `/a/bc` is tried against `/a/b`
+_PARTS = st.lists(st.sampled_from(["a", "b", "ab", "b.c", ".x", "a b"]), max_size=4)
+
+
+@given(_PARTS, _PARTS, st.booleans())
+def test_string_tests_answer_as_pathlib_does(top: list[str], below: list[str],
+                                             inside: bool) -> None:
+    root = Path("/", *top)
+    path = Path(root, *below) if inside else Path("/", *below)
+    assert is_within(path, root) == path.is_relative_to(root)
+    try:
+        expected = path.relative_to(root).as_posix()
+    except ValueError:
+        expected = "ValueError"
+    try:
+        got = relative_posix(path, root)
+    except ValueError:
+        got = "ValueError"
+    assert got == expected
