@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from gitops_gen import cachestore
 from gitops_gen.buildcache import FORMAT, KEEP_PER_CUSTOMER, BuildCache, build_key
 from gitops_gen.cachestore import GRACE_SECONDS, INDEX_KEY, read_entry, write_entry
 from gitops_gen.model import BuildResult, Finding, Manifest
@@ -388,6 +389,38 @@ def test_a_run_creates_two_files_however_many_customers_it_stores(tmp_path: Path
         assert [p.relative_to(cache).parts[0] for p in files(cache)] == ["index.json",
                                                                            "segments"]
         assert len(index(cache)) == customers
+
+
+def test_the_index_is_read_again_on_flush_only_if_another_run_replaced_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def key(name: str) -> str:
+        return build_key(name, "f", "1", {}, "1.37")
+
+    def result(name: str) -> BuildResult:
+        return BuildResult(name, [Manifest(name, {"kind": "ConfigMap"}, "c")])
+
+    setup = BuildCache(tmp_path)
+    setup.put("acme", key("acme"), result("acme"))
+    setup.flush()
+    reads: list[Path] = []
+    read_index = cachestore._read_index
+    monkeypatch.setattr(cachestore, "_read_index",
+                        lambda path, version: reads.append(path) or read_index(path, version))
+    alone = BuildCache(tmp_path)
+    assert alone.get("acme", key("acme")) == result("acme")
+    alone.put("globex", key("globex"), result("globex"))
+    alone.flush()
+    assert len(reads) == 1  # the file it read was still the index: merged from memory
+    reader, other = BuildCache(tmp_path), BuildCache(tmp_path)
+    assert reader.get("acme", key("acme")) == result("acme")
+    other.put("initech", key("initech"), result("initech"))
+    other.flush()  # replaces the index `reader` read
+    reader.put("umbrella", key("umbrella"), result("umbrella"))
+    reader.flush()
+    assert len(reads) == 4  # by reader, other's flush, and reader's flush again
+    fresh = BuildCache(tmp_path)
+    for name in ("acme", "globex", "initech", "umbrella"):
+        assert fresh.get(name, key(name)) == result(name), name
 
 
 def test_runs_flushing_in_turn_keep_each_others_entries(tmp_path: Path) -> None:
