@@ -55,7 +55,8 @@ def partial_validate(
     report.customers = names
     with _stage(report, "drift"):
         report.findings.extend(drift_findings(platform, change, wanted))
-        report.findings.extend(removal_findings(platform, options.base))
+        report.findings.extend(earlier.removals if earlier and earlier.removals is not None
+                               else removal_findings(platform, options.base))
         report.findings.extend(datafile_findings(platform, names))
     store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
     with _stage(report, "build"):

@@ -12,7 +12,6 @@ them in separate commits. Databases are never dropped either way.
 
 from __future__ import annotations
 
-from gitops_gen.gitrepo import open_repo
 from gitops_gen.model import Finding
 from gitops_gen.platform import CONFIG_FILE, SPEC_DIR, Platform, is_spec_file
 
@@ -23,6 +22,8 @@ DEFAULT_LIMIT = 1
 def removal_findings(platform: Platform, base: str = "HEAD") -> list[Finding]:
     """One finding if the tree has lost more customers since `base` than allowed; none
     outside git or before the first commit (nothing to lose yet)."""
+    from gitops_gen.gitrepo import open_repo  # GitPython: ~40 ms to import, here only
+
     repo = open_repo(platform.root)
     if repo is None or not repo.has_commits():
         return []

@@ -26,6 +26,7 @@ from typing import Any
 from gitops_gen.model import Finding, Manifest
 from gitops_gen.platform import Platform
 from gitops_gen.policy.objects import ingress_hosts
+from gitops_gen.removals import RULE as REMOVAL_RULE
 from gitops_gen.reporters import ordered
 from gitops_gen.runmemo import base_customers, run_memo
 from gitops_gen.treestat import TreeStat, tree_of_json, tree_stat
@@ -97,7 +98,12 @@ def _revalidate(platform: Platform, options: ValidateOptions, validate: PartialV
     others = {c: [Manifest(c, obj, source) for source, obj in items]
               for c, items in earlier["fleet"].items() if c not in changed and c}
     specs = {c: data for c, data in earlier["specs"].items() if c not in changed}
-    fresh = validate(platform, sorted(changed), options, Earlier(others, specs))
+    # The mass-removal check compares the spec names with the base's, which the memo's
+    # key holds: with the same names as then, its findings are then's (and git is not run).
+    same_names = platform.customer_names() == list(earlier["customers"])
+    removals = [f for f in map(_finding, earlier["findings"])
+                if f.rule == REMOVAL_RULE] if same_names else None
+    fresh = validate(platform, sorted(changed), options, Earlier(others, specs, removals))
     present = set(earlier["objects_of"])
     if any((c in fresh.objects_of) != (c in present) for c in changed):
         return None  # who has objects at all changed: namespace owners may read otherwise

@@ -34,6 +34,9 @@ class Earlier:
 
     fleet: Mapping[str, Sequence[Manifest]]  # what fleet-wide policy rules compare
     specs: Mapping[str, dict[str, Any]]  # their specs' checked data
+    # the mass-removal check's findings then, where they still hold (the same spec names
+    # as then; the memo's key holds the base's); None: check again
+    removals: Sequence[Finding] | None = None
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,35 @@ def test_a_commit_that_leaves_the_specs_alone_keeps_the_memo(fleet: Path) -> Non
     assert report(removed) == report(validate(fleet, "--no-cache"))
 
 
+def test_a_mass_removal_found_before_holds_while_the_spec_names_do(fleet: Path) -> None:
+    """The check compares the spec names with the base's (which the memo's key holds):
+    a run that revalidates some customers, the names unchanged, takes its findings from
+    the last run, without git."""
+    for name in ("hooli", "initrode", "massive", "vandelay"):  # few enough change: partial
+        (fleet / "customers" / f"{name}.yaml").write_text(f"name: {name}\n")
+    assert cli("compile", cwd=fleet).code == 0
+    git("add", "-A", cwd=fleet)
+    git("commit", "-qm", "four customers", cwd=fleet)
+    for name in ("umbrella", "initech"):
+        (fleet / "customers" / f"{name}.yaml").unlink()
+    assert cli("compile", cwd=fleet).code == 0
+    assert "mass-removal" in {f["rule"] for f in report(validate(fleet))[1]["findings"]}
+    values = fleet / VALUES.format("acme")
+    values.write_text(values.read_text() + "# edited by hand\n")
+    warm = cli("validate", "--timings", "--format", "json", cwd=fleet,
+               env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert built(warm) == 1
+    imported = set(re.findall(r"^import time:.*\| +(\S+)$", warm.err, re.MULTILINE))
+    assert "gitops_gen.pipeline" in imported and "git" not in imported
+    assert report(warm) == report(validate(fleet, "--no-cache"))
+    (fleet / "customers" / "globex.yaml").unlink()
+    assert cli("compile", cwd=fleet).code == 0
+    again = validate(fleet)  # a customer gone: everything again (validatememo.py)
+    [removal] = [f for f in report(again)[1]["findings"] if f["rule"] == "mass-removal"]
+    assert "removes 3 customers at once (globex, initech, umbrella)" in removal["message"]
+    assert report(again) == report(validate(fleet, "--no-cache"))
+
+
 def test_no_cache_neither_uses_nor_needs_the_memo(fleet: Path) -> None:
     cold = validate(fleet, "--no-cache")
     assert "memo" not in stages(cold) and built(cold) == 4
