@@ -430,24 +430,40 @@ class PackStore:
 
 def read_entry(path: Path, format_version: int, key: str) -> Any:
     """The payload of an entry file under `key`; None if there is none that checks out."""
+    body = read_entry_bytes(path, format_version, key)
     try:
-        header_line, _, payload = path.read_bytes().partition(b"\n")
+        return None if body is None else json.loads(body)
+    except ValueError:
+        return None
+
+
+def read_entry_bytes(path: Path, format_version: int, key: str) -> bytes | None:
+    """The body of an entry file under `key`, its checksum checked; None if there is
+    none that checks out."""
+    try:
+        header_line, _, body = path.read_bytes().partition(b"\n")
         header = json.loads(header_line)
-        if header != {"format": format_version, "key": key,
-                      "sha256": hashlib.sha256(payload).hexdigest()}:
-            return None
-        return json.loads(payload)
     except (OSError, ValueError):
         return None
+    if header != {"format": format_version, "key": key,
+                  "sha256": hashlib.sha256(body).hexdigest()}:
+        return None
+    return body
 
 
 def write_entry(path: Path, format_version: int, key: str, payload: Any,
                 keep: int | None = None) -> None:
     """Store `payload` (JSON) in its own file under `key`, and keep only the newest `keep`
     entries of its directory; errors are swallowed (no cache)."""
+    write_entry_bytes(path, format_version, key, _json_bytes(payload), keep)
+
+
+def write_entry_bytes(path: Path, format_version: int, key: str, body: bytes,
+                      keep: int | None = None) -> None:
+    """`write_entry` of a body made already."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, _entry(format_version, key, _json_bytes(payload)))
+        _write_atomic(path, _entry(format_version, key, body))
         if keep is not None:
             _keep_newest(path.parent, keep)
     except OSError:

@@ -62,16 +62,17 @@ def remembered_validate(platform: Platform, options: ValidateOptions,
             report = _replay(earlier)
             report.timings["memo"] = time.perf_counter() - start
             if tree.racy != earlier_tree.racy:  # settled since: stats alone do now
-                memo.save({**earlier, "tree": _tree_json(tree)})
+                memo.save_summary({**earlier, "tree": _tree_json(tree)})
             return report
-        if earlier is not None and changed:
-            report = _revalidate(platform, options, validate, tree, earlier, changed)
+        if earlier is not None and changed and (details := memo.details()) is not None:
+            report = _revalidate(platform, options, validate, tree,
+                                 {**earlier, **details}, changed)
     except (KeyError, TypeError, ValueError, AttributeError):
         report = None  # a record of another shape: as if there were none
     if report is None:
         report = validate(platform, None, options, None)
     recording = time.perf_counter()
-    memo.save(_record(tree, report))
+    memo.save(*_record(tree, report))
     report.timings["memo"] = looked + time.perf_counter() - recording
     return report
 
@@ -128,14 +129,17 @@ def _replay(earlier: dict[str, Any]) -> Report:
     return report
 
 
-def _record(tree: TreeStat, report: Report) -> dict[str, Any]:
-    return {"tree": _tree_json(tree),
-            "findings": [_finding_json(f) for f in report.findings],
-            "customers": report.customers, "objects": report.objects,
-            "checks": report.checks, "applications": report.build.applications,
-            "objects_of": report.objects_of,
-            "fleet": {c: [[m.source, m.obj] for m in ms] for c, ms in report.fleet.items()},
-            "specs": report.specs}
+def _record(tree: TreeStat, report: Report) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The summary a no-op run replays, and the details a partial run takes the
+    customers it does not validate from."""
+    summary = {"tree": _tree_json(tree),
+               "findings": [_finding_json(f) for f in report.findings],
+               "customers": report.customers, "objects": report.objects,
+               "checks": report.checks, "applications": report.build.applications}
+    details = {"objects_of": report.objects_of,
+               "fleet": {c: [[m.source, m.obj] for m in ms] for c, ms in report.fleet.items()},
+               "specs": report.specs}
+    return summary, details
 
 
 def _tree_of(record: dict[str, Any]) -> TreeStat:
