@@ -470,6 +470,15 @@ def write_entry_bytes(path: Path, format_version: int, key: str, body: bytes,
         pass
 
 
+def survives_json(payload: Any) -> bool:
+    """Whether `payload` reads back from JSON equal (no tuples, no non-string keys...):
+    what a store may keep and give back as it was."""
+    try:
+        return bool(json.loads(json.dumps(payload)) == payload)
+    except (TypeError, ValueError):
+        return False
+
+
 def source_digest(names: Sequence[str]) -> str:
     """sha256 of the named files of the gitops_gen package, in that order (OSError if
     one cannot be read)."""

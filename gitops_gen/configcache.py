@@ -16,13 +16,12 @@ check out (checksum, key) is no entry.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import gitops_gen
-from gitops_gen.cachestore import read_entry, source_digest, write_entry
+from gitops_gen.cachestore import read_entry, source_digest, survives_json, write_entry
 from gitops_gen.toolchain import cache_root
 
 FORMAT = 1
@@ -44,10 +43,7 @@ def recall(raw: bytes, rule_ids: Iterable[str]) -> dict[str, Any] | None:
 
 def remember(raw: bytes, rule_ids: Iterable[str], data: dict[str, Any]) -> None:
     """Note that a config with these bytes passed every check and reads as `data`."""
-    try:
-        if json.loads(json.dumps(data)) != data:
-            return  # something JSON would change (a tuple, a non-string key)
-    except (TypeError, ValueError):
+    if not survives_json(data):
         return
     key = _key(raw, rule_ids)
     if key is not None:

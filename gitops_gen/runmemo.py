@@ -68,14 +68,14 @@ class RunMemo:
         return details if isinstance(details, dict) else None
 
     def save(self, summary: dict[str, Any], details: dict[str, Any] | None = None) -> None:
-        body = encode(summary).encode()
-        if details is not None:
-            body += b"\n" + encode(details).encode()
-        write_entry_bytes(self.path, FORMAT, self.key, body, KEEP_RECORDS)
+        self._write(summary, None if details is None else encode(details).encode())
 
     def save_summary(self, summary: dict[str, Any]) -> None:
         """Replace the summary of the record `load` read, its details as they were."""
-        body = encode(summary).encode() + (b"\n" + self._details if self._details else b"")
+        self._write(summary, self._details or None)
+
+    def _write(self, summary: dict[str, Any], details: bytes | None) -> None:
+        body = encode(summary).encode() + (b"" if details is None else b"\n" + details)
         write_entry_bytes(self.path, FORMAT, self.key, body, KEEP_RECORDS)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import gitops_gen
-from gitops_gen.cachestore import PackStore, source_digest
+from gitops_gen.cachestore import PackStore, source_digest, survives_json
 from gitops_gen.platform import CUSTOMER_SCHEMA, Platform
 from gitops_gen.toolchain import cache_root
 
@@ -65,10 +65,7 @@ class SpecCache:
         return data if isinstance(data, dict) else None
 
     def put(self, name: str, raw: bytes, data: dict[str, Any]) -> None:
-        try:
-            if json.loads(json.dumps(data)) != data:
-                return  # something JSON would change (a tuple, a non-string key)
-        except (TypeError, ValueError):
+        if not survives_json(data):
             return
         self._store.put(name, self._key(name, raw), data)
 
