@@ -101,7 +101,8 @@ def _revalidate(platform: Platform, options: ValidateOptions, validate: PartialV
     specs = {c: data for c, data in earlier["specs"].items() if c not in changed}
     # The mass-removal check compares the spec names with the base's, which the memo's
     # key holds: with the same names as then, its findings are then's (and git is not run).
-    same_names = platform.customer_names() == list(earlier["customers"])
+    # The names now are the tree's, as stated a moment ago (in order, from customer_names).
+    same_names = list(tree.customers) == list(earlier["customers"])
     removals = [f for f in map(_finding, earlier["findings"])
                 if f.rule == REMOVAL_RULE] if same_names else None
     fresh = validate(platform, sorted(changed), options, Earlier(others, specs, removals))
