@@ -32,17 +32,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from fleet import byte_compile, machine, make_platform, timed  # this script's directory
+from fleet import byte_compile, machine, make_platform, measured  # this script's directory
 
 from gitops_gen.argocd import applications, argocd_objects
 from gitops_gen.build import _plan
 from gitops_gen.helm_inprocess import InProcessHelm, RenderRequest
+from gitops_gen.kustomize_batch import ORIGIN, batches, write_batch_root
 from gitops_gen.platform import load_platform
+from gitops_gen.procs import go_gc_env, run
 from gitops_gen.render import Renderer, customer_context
 from gitops_gen.resolver import Resolver
 from gitops_gen.spec import load_all
@@ -136,6 +138,34 @@ def _render_texts(requests: Sequence[RenderRequest]) -> int:
     return sum(helm.render(*request) is not None for request in requests)
 
 
+def kustomize_floor(root: Path, jobs: int = 2) -> Callable[[], None]:
+    """Every customer's overlay built by kustomize alone, in the batches `validate` makes
+    (`kustomize_batch.batches`, the same root kustomizations), `jobs` at a time; the
+    output is neither parsed nor attributed to overlays."""
+    platform = load_platform(root)
+    overlays = [path.resolve() for path in sorted((root / "gitops" / "apps").iterdir())
+                if (path / "kustomization.yaml").is_file()]
+    command = find_toolchain(platform.tools).kustomize_cmd
+    chunks = batches(overlays, jobs)
+    assert len(overlays) >= 2 and sum(map(len, chunks)) == len(overlays), "no overlays to batch"
+
+    def build(batch_root: Path) -> int:
+        out: str = run([*command, str(batch_root)], cwd=batch_root, env=go_gc_env()).stdout
+        return out.count(ORIGIN)
+
+    def floor() -> None:
+        with tempfile.TemporaryDirectory(prefix="kustomize-floor-") as tmp, \
+                ThreadPoolExecutor(jobs) as pool:
+            roots = []
+            for number, chunk in enumerate(chunks):
+                roots.append(Path(tmp, str(number)).resolve())
+                roots[-1].mkdir()
+                write_batch_root(roots[-1], chunk)
+            built = sum(pool.map(build, roots))
+        assert built >= len(overlays), "kustomize built fewer objects than overlays: no floor"
+    return floor
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1000)
@@ -155,19 +185,21 @@ def main() -> int:
         if tools.is_dir():
             (Path(tmp) / "cache" / "tools").symlink_to(tools)
         root = make_platform(Path(tmp) / "platform", n)
-        rows: list[tuple[str, float]] = []
+        rows: list[tuple[str, float, float]] = []  # (case, wall seconds, CPU seconds)
 
         floor_dir = Path(tmp) / "floor"
         floor_run = render_floor(root, floor_dir)
         caches = [Path(tmp) / "cache" / kind for kind in ("builds", "specs", "renders", "runs")]
-        parts: dict[str, list[float]] = {"floor": [], "compile": [], "validate": [],
-                                         "helm": []}
+        parts: dict[str, list[tuple[float, float]]] = {
+            part: [] for part in ("floor", "compile", "validate", "helm", "kustomize")}
         peaks: list[int] = []
 
         def record(part: str, action: Callable[[], object]) -> None:
-            start = time.perf_counter()
-            action()
-            parts[part].append(time.perf_counter() - start)
+            parts[part].append(measured(action, runs=1))
+
+        def median_of(part: str) -> tuple[float, float]:
+            return (statistics.median(wall for wall, _ in parts[part]),
+                    statistics.median(cpu for _, cpu in parts[part]))
 
         # The floor runs next to each cold compile, so that both meet the file system in
         # the same state. The last run's files are moved aside, not deleted (see
@@ -181,17 +213,23 @@ def main() -> int:
             record("validate", lambda: peaks.append(run_measured(root, "validate", "--timings")))
             cold_stages["validate"] = STDERR[0]
             record("helm", helm_floor(root))
-        floor = statistics.median(parts["floor"])
-        rows.append(("floor: Jinja2 render + write", floor))
-        rows.append(("compile, cold (empty tree, no caches)", statistics.median(parts["compile"])))
-        rows.append(("then validate, cold (no build cache)", statistics.median(parts["validate"])))
-        rows.append(("= full compile + validate, cold", statistics.median(
-            [c + v for c, v in zip(parts["compile"], parts["validate"], strict=True)])))
-        rows.append(("helm floor: the SDK's renders alone", statistics.median(parts["helm"])))
+            record("kustomize", kustomize_floor(root))
+        floor = median_of("floor")[0]
+        rows.append(("floor: Jinja2 render + write", *median_of("floor")))
+        rows.append(("compile, cold (empty tree, no caches)", *median_of("compile")))
+        rows.append(("then validate, cold (no build cache)", *median_of("validate")))
+        cold = [(c[0] + v[0], c[1] + v[1])
+                for c, v in zip(parts["compile"], parts["validate"], strict=True)]
+        rows.append(("= full compile + validate, cold", statistics.median(w for w, _ in cold),
+                     statistics.median(c for _, c in cold)))
+        rows.append(("helm floor: the SDK's renders alone", *median_of("helm")))
+        rows.append(("kustomize floor: the overlays alone", *median_of("kustomize")))
+        builds_cpu = statistics.median(h[1] + k[1] for h, k in zip(
+            parts["helm"], parts["kustomize"], strict=True))
         run_measured(root, "validate")  # warm the cache
-        rows.append(("no-op compile", timed(lambda: run_measured(root, "compile"), runs)))
+        rows.append(("no-op compile", *measured(lambda: run_measured(root, "compile"), runs)))
         rows.append(("no-op validate (warm cache)",
-                     timed(lambda: run_measured(root, "validate"), runs)))
+                     *measured(lambda: run_measured(root, "validate"), runs)))
         tiers = iter(["large", "small"] * runs)
 
         def change_one() -> None:
@@ -199,17 +237,22 @@ def main() -> int:
             run_measured(root, "compile")
 
         rows.append(("one spec changed, validate",
-                     timed(lambda: run_measured(root, "validate"), runs, change_one)))
+                     *measured(lambda: run_measured(root, "validate"), runs, change_one)))
         subprocess.run(["git", "checkout", "-q", "--", "customers"], cwd=root, check=True)
         run_measured(root, "compile")
         tags = iter(f"2.0.{i}" for i in range(100))
         rows.append(("bump-image, incl. commit",
-                     timed(lambda: run_measured(root, "bump-image", next(tags), "--timings"),
-                           runs)))
+                     *measured(lambda: run_measured(root, "bump-image", next(tags), "--timings"),
+                               runs)))
         bump_stages = STDERR[0]
 
-    for label, seconds in rows:
-        print(f"  {label:<40} {seconds:8.2f} s {seconds / floor:8.1f}x floor")
+    print(f"  {'case':<40} {'wall':>8}   {'/ floor':>7} {'CPU':>8}   {'cores':>5}")
+    for label, seconds, cpu in rows:
+        print(f"  {label:<40} {seconds:8.2f} s {seconds / floor:7.1f}x {cpu:8.2f} s "
+              f"{cpu / seconds:5.1f}")
+    cores = os.cpu_count() or 1
+    print(f"  {'builds CPU floor: (helm + kustomize) / cores':<40} {builds_cpu / cores:8.2f} s"
+          f"   (helm and kustomize floors' CPU, {builds_cpu:.2f} s, on {cores} busy cores)")
     print(f"  {'peak RSS, cold validate':<40} {max(peaks) / 1024:8.0f} MiB")
     for what, stages in [*(("cold " + k, v) for k, v in cold_stages.items()),
                          ("bump-image", bump_stages)]:

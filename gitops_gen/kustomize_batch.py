@@ -6,7 +6,7 @@ is a base the default load restrictor allows; it must be a relative path) and se
 `buildMetadata: [originAnnotations]`, so each object of the one output names the file
 it came from. An object is given back to the overlay holding that file, with the
 annotation removed (and `annotations` with it if nothing else is left: kustomize drops
-an empty one too). tests/test_kustomize_batch.py shows the result equals per-overlay
+an empty one too). tests/test_fast_builds.py shows the result equals per-overlay
 builds.
 
 That attribution is exact only for overlays the caller vouches for (build.py): each
@@ -55,17 +55,22 @@ def submit_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str], jobs
     """`build_overlays` as batches sent to `pool`, in the overlays' sorted order: each
     overlay's batch (whose result holds it if it built), so that a caller taking them in
     order waits for the first batches only, not for all of them."""
-    unique = sorted(set(overlays))
-    if len(unique) < 2:
-        return {}
-    count = max(-(-len(unique) // BATCH_MAX), min(jobs, len(unique) // SOLO), 1)
-    size = -(-len(unique) // count)
     futures: dict[Path, Future[dict[Path, Objects]]] = {}
-    for start in range(0, len(unique), size):
-        chunk = unique[start:start + size]
+    for chunk in batches(overlays, jobs):
         future = pool.submit(_build_or_split, chunk, kustomize_cmd)
         futures.update(dict.fromkeys(chunk, future))
     return futures
+
+
+def batches(overlays: Sequence[Path], jobs: int) -> list[list[Path]]:
+    """The overlays in sorted order, cut into batches of at most `BATCH_MAX`, at least
+    one per job while each holds `SOLO`; none for fewer than two overlays."""
+    unique = sorted(set(overlays))
+    if len(unique) < 2:
+        return []
+    count = max(-(-len(unique) // BATCH_MAX), min(jobs, len(unique) // SOLO), 1)
+    size = -(-len(unique) // count)
+    return [unique[start:start + size] for start in range(0, len(unique), size)]
 
 
 def results_of(batches: dict[Path, Future[dict[Path, Objects]]]) -> dict[Path, Objects]:
@@ -90,11 +95,7 @@ def _build_or_split(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[
 def _build_batch(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[Path, Objects] | None:
     with tempfile.TemporaryDirectory(prefix="gitops-gen-kbatch-") as tmp:
         root = Path(tmp).resolve()
-        resources = [os.path.relpath(overlay, root) for overlay in overlays]
-        kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
-                         "kind": "Kustomization", "buildMetadata": ["originAnnotations"],
-                         "resources": resources}
-        (root / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), "utf-8")
+        write_batch_root(root, overlays)
         try:
             out = run([*kustomize_cmd, str(root)], cwd=root, env=go_gc_env()).stdout
         except ToolFailed:
@@ -103,6 +104,16 @@ def _build_batch(overlays: list[Path], kustomize_cmd: Sequence[str]) -> dict[Pat
             return _attribute(root, overlays, out)
         except (yaml.YAMLError, ValueError, KeyError, TypeError):
             return None
+
+
+def write_batch_root(root: Path, overlays: Sequence[Path]) -> None:
+    """The kustomization in the directory `root` that builds `overlays` as one, each
+    object annotated with the file it came from."""
+    resources = [os.path.relpath(overlay, root) for overlay in overlays]
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                     "kind": "Kustomization", "buildMetadata": ["originAnnotations"],
+                     "resources": resources}
+    (root / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), "utf-8")
 
 
 def _attribute(root: Path, overlays: list[Path], out: str) -> dict[Path, Objects]:
