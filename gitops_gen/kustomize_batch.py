@@ -63,14 +63,17 @@ def submit_overlays(overlays: Sequence[Path], kustomize_cmd: Sequence[str], jobs
 
 
 def batches(overlays: Sequence[Path], jobs: int) -> list[list[Path]]:
-    """The overlays in sorted order, cut into batches of at most `BATCH_MAX`, at least
-    one per job while each holds `SOLO`; none for fewer than two overlays."""
+    """The overlays in sorted order, cut into batches of at most `BATCH_MAX` and of
+    sizes that differ by one at most, as many as a multiple of `jobs` while each holds
+    `SOLO` (three batches on two cores left the last one running alone); none for fewer
+    than two overlays."""
     unique = sorted(set(overlays))
     if len(unique) < 2:
         return []
-    count = max(-(-len(unique) // BATCH_MAX), min(jobs, len(unique) // SOLO), 1)
-    size = -(-len(unique) // count)
-    return [unique[start:start + size] for start in range(0, len(unique), size)]
+    rounds = -(-len(unique) // (BATCH_MAX * max(jobs, 1)))
+    count = max(min(rounds * max(jobs, 1), len(unique) // SOLO), 1)
+    return [unique[len(unique) * i // count:len(unique) * (i + 1) // count]
+            for i in range(count)]
 
 
 def results_of(batches: dict[Path, Future[dict[Path, Objects]]]) -> dict[Path, Objects]:

@@ -32,7 +32,7 @@ from gitops_gen.argocd import applications, argocd_objects
 from gitops_gen.build import BuildOptions, BuildStats, build_all
 from gitops_gen.goyaml import GoYamlLoader, objects_of_value
 from gitops_gen.helm_inprocess import ValuesSchema, _portable_regex
-from gitops_gen.kustomize_batch import build_overlays
+from gitops_gen.kustomize_batch import BATCH_MAX, SOLO, batches, build_overlays
 from gitops_gen.model import BuildResult, Manifest
 from gitops_gen.platform import load_platform
 from gitops_gen.procs import run
@@ -265,6 +265,24 @@ def test_an_overlay_reaching_outside_itself_is_built_alone(
     assert stats.batched_overlays == 0
     assert canonical(fast) == canonical(build_all(tmp_path, apps, tools, KUBE, 2, REFERENCE))
     assert [m.namespace for m in fast["b"].manifests] == ["b"]
+
+
+@pytest.mark.parametrize("count, jobs", [
+    (2, 2), (3, 2), (5, 4), (10, 4), (399, 2), (800, 2), (801, 2), (1000, 2), (1000, 3),
+    (10_000, 2), (10_000, 1), (50, 0)])
+def test_batches_keep_every_core_busy_to_the_end(count: int, jobs: int) -> None:
+    """Every overlay once, in sorted order; no batch above BATCH_MAX nor below SOLO;
+    sizes within one of each other; and, where there are enough overlays, a multiple of
+    `jobs` batches (1,000 overlays on two cores were three batches, the last one
+    running alone)."""
+    overlays = [Path(f"/repo/gitops/apps/customer-{i:05d}") for i in range(count)]
+    cut = batches(overlays[::-1], jobs)
+    sizes = [len(batch) for batch in cut]
+    assert [overlay for batch in cut for overlay in batch] == overlays
+    assert max(sizes) <= BATCH_MAX and min(sizes) >= SOLO and max(sizes) - min(sizes) <= 1
+    if count // SOLO >= 2 * max(jobs, 1):
+        assert len(cut) % max(jobs, 1) == 0
+    assert batches(overlays[:1], jobs) == []
 
 
 # --- the in-process helm leaves to the binary what it cannot do the same ---------------
