@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import multiprocessing
 import os
 import resource
 import statistics
@@ -85,3 +86,29 @@ def cpu_seconds() -> float:
 
 def machine() -> str:
     return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
+def side_by_side(processes: int = 2, loops: int = 3_000_000) -> float:
+    """How many times one process's work `processes` processes do together in the same
+    time: a pure-Python loop run alone, then in `processes` forked copies at once (best
+    of 3 each). `processes` on cores of their own give `processes`; hyperthreads of one
+    core, or a host that shares its cores, give less."""
+    def loop() -> None:
+        total = 0
+        for number in range(loops):
+            total += number & 7
+
+    def best(copies: int) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            workers = [multiprocessing.get_context("fork").Process(target=loop)
+                       for _ in range(copies)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return processes * best(1) / best(processes)

@@ -24,7 +24,9 @@ requests; its output is neither parsed nor checked, and kustomize does not run; 
 **kustomize floor**: every overlay built by kustomize alone, in `validate`'s batches,
 its output unread. No build of a tree can take less CPU than both together (see
 benchmarks/README.md). Each case's CPU seconds (its own, its workers' and its tools')
-are printed beside its wall time, with the cores it kept busy on average.
+are printed beside its wall time, with the cores it kept busy on average; and, at the
+start and at the end, how much of one process's work two processes side by side did
+(`fleet.side_by_side`: 2.0 where each has a core of its own).
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from fleet import byte_compile, machine, make_platform, measured  # this script's directory
+from fleet import (  # this script's directory
+    byte_compile,
+    machine,
+    make_platform,
+    measured,
+    side_by_side,
+)
 
 from gitops_gen.argocd import applications, argocd_objects
 from gitops_gen.build import _plan
@@ -181,6 +189,8 @@ def main() -> int:
     n, runs = args.customers, args.runs
     byte_compile()
     print(f"{n} customers, medians of {runs} runs; {machine()}; in {args.dir or '$TMPDIR'}")
+    # what the host gives two processes at once moves from minute to minute (fleet.py)
+    probes = [side_by_side()]
     with tempfile.TemporaryDirectory(prefix="gitops-gen-scale-", dir=args.dir) as tmp:
         tools = cache_root() / "tools"
         os.environ["GITOPS_GEN_CACHE"] = str(Path(tmp) / "cache")
@@ -257,6 +267,9 @@ def main() -> int:
     print(f"  {'builds CPU floor: (helm + kustomize) / cores':<40} {builds_cpu / cores:8.2f} s"
           f"   (helm and kustomize floors' CPU, {builds_cpu:.2f} s, on {cores} busy cores)")
     print(f"  {'peak RSS, cold validate':<40} {max(peaks) / 1024:8.0f} MiB")
+    probes.append(side_by_side())
+    print(f"  two processes at once did {probes[0]:.2f}x one's work at the start, "
+          f"{probes[1]:.2f}x at the end (2.0: two cores of their own)")
     for what, stages in [*(("cold " + k, v) for k, v in cold_stages.items()),
                          ("bump-image", bump_stages)]:
         print(f"the last {what}'s stages (--timings):")
