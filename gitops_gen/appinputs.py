@@ -79,7 +79,7 @@ class InputDigests:
             digest = hashlib.sha256()
             closure = self._closure({self._inside(path)})
             for reached in sorted(closure):
-                digest.update(f"\0{relative_posix(reached, self.root)}\0".encode())
+                digest.update(os.fsencode(f"\0{relative_posix(reached, self.root)}\0"))
                 named = self._named_reads_digest(reached, closure)
                 digest.update((named or self._content_of(reached)).encode())
         except _Unknown:
@@ -119,7 +119,7 @@ class InputDigests:
 
     def _add_contents(self, digest: Any, paths: set[Path]) -> None:
         for path in sorted(paths):
-            digest.update(f"\0{relative_posix(path, self.root)}\0".encode())
+            digest.update(os.fsencode(f"\0{relative_posix(path, self.root)}\0"))
             digest.update(self._content_of(path).encode())
 
     def closure_of(self, path: Path) -> set[Path] | None:
@@ -337,7 +337,7 @@ def _digest_directory(digest: Any, directory: str, prefix: str) -> None:
         else:
             with open(entry.path, "rb") as file:
                 content = hashlib.sha256(file.read()).hexdigest()
-            digest.update(f"\0{prefix}{entry.name}\0{content}".encode())
+            digest.update(os.fsencode(f"\0{prefix}{entry.name}\0{content}"))
     for entry in subdirectories:
         _digest_directory(digest, entry.path, f"{prefix}{entry.name}/")
 

@@ -164,10 +164,12 @@ class GitRepo:
 
     def _git(self, *args: str, env: Mapping[str, str] | None = None,
              input: str | None = None) -> str:
-        """Run git in the repository; its standard output. Raises GitCommandError."""
+        """Run git in the repository; its standard output. Raises GitCommandError.
+        File names are any bytes: one that is not UTF-8 crosses as `os` gives it (its
+        bytes as surrogates), both ways."""
         proc = subprocess.run(["git", *args], cwd=self.repo.working_tree_dir,
                               env={**os.environ, **(env or {})}, input=input,
-                              capture_output=True, text=True)
+                              capture_output=True, encoding="utf-8", errors="surrogateescape")
         if proc.returncode != 0:
             raise git.GitCommandError(["git", *args], proc.returncode, proc.stderr, proc.stdout)
         return proc.stdout

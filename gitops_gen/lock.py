@@ -38,10 +38,10 @@ def lock_path(root: Path) -> Path:
     dir (shared by its worktrees), or beside gitops-gen.yaml outside git."""
     # git itself, not GitPython: a no-op compile should not pay ~40 ms to import it
     found = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-                           cwd=root, capture_output=True, text=True, check=False)
+                           cwd=root, capture_output=True, check=False)
     if found.returncode != 0:
         return root / f".{LOCK_FILE}"
-    return Path(found.stdout.strip()) / LOCK_FILE
+    return Path(os.fsdecode(found.stdout.strip())) / LOCK_FILE  # any bytes make a path
 
 
 @contextmanager

@@ -95,7 +95,7 @@ def run_memo(platform: Platform, kind: str, options: Mapping[str, object]) -> Ru
         key = hashlib.sha256(json.dumps(context, sort_keys=True).encode()).hexdigest()
     except (OSError, TypeError, ValueError):
         return None
-    checkout = hashlib.sha256(str(platform.root.resolve()).encode()).hexdigest()[:32]
+    checkout = hashlib.sha256(os.fsencode(platform.root.resolve())).hexdigest()[:32]
     return RunMemo(cache_root() / "runs" / f"{checkout}-{kind}.json", key)
 
 

@@ -115,7 +115,7 @@ def tree_stat(platform: Platform) -> TreeStat | None:
         return None
     # a customer's file that is missing is part of what its digest says
     for rel in sorted(missing):
-        digests[owner[rel]].update(f"{rel}\0absent\n".encode())
+        digests[owner[rel]].update(os.fsencode(f"{rel}\0absent\n"))
     return TreeStat(shared.hexdigest(), {name: d.hexdigest() for name, d in digests.items()},
                     racy)
 
@@ -152,7 +152,7 @@ def _describe(entry: os.DirEntry[str], rel: str) -> tuple[str, bytes, str | None
         info = entry.stat()  # through a symlink: the content is the target's
     except FileNotFoundError:
         if entry.is_symlink():  # dangling: its target names what is missing
-            return rel, f"{rel}\0->{os.readlink(entry.path)}\n".encode(), None, 0
+            return rel, os.fsencode(f"{rel}\0->{os.readlink(entry.path)}\n"), None, 0
         raise _NotDescribable(rel) from None
     if stat.S_ISDIR(info.st_mode):
         raise _NotDescribable(rel)  # a symlinked directory: its files are not walked
@@ -161,4 +161,4 @@ def _describe(entry: os.DirEntry[str], rel: str) -> tuple[str, bytes, str | None
     if entry.is_symlink():
         described += f"\0->{os.readlink(entry.path)}"
     changed_ns = max(info.st_mtime_ns, info.st_ctime_ns)
-    return rel, (described + "\n").encode(), entry.path, changed_ns
+    return rel, os.fsencode(described + "\n"), entry.path, changed_ns

@@ -1,6 +1,7 @@
 """Hostile input: whatever a spec value holds, it arrives as that value, never as YAML
 structure or template code; hostile files are refused in bounded time and memory; no
-plaintext secret reaches a generated file, a commit, or an error message.
+plaintext secret reaches a generated file, a commit, or an error message; file names that
+are not UTF-8, in the tree or above it, are names like any other.
 
 The property tests drive `Renderer` (the unit that renders) directly for speed; the CLI
 cases prove the same end to end. The bad-input catalogue is tests/corpus/.
@@ -9,6 +10,7 @@ cases prove the same end to end. The bad-input catalogue is tests/corpus/.
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -307,3 +309,34 @@ def test_a_secret_with_data_in_the_built_tree_is_a_finding(platform_copy: Path) 
     commits = commit_count(platform_copy)
     assert cli("add", "globex", cwd=platform_copy).code == 1
     assert commit_count(platform_copy) == commits
+
+
+def test_files_named_in_no_encoding_are_files_like_any_other(platform_copy: Path) -> None:
+    """A name that is not UTF-8 (any bytes but `/` and NUL make a Linux file name) comes
+    from `os` with surrogates standing for its bytes; the tree's stat digests and the
+    build cache's keys hash it as those bytes (they once raised UnicodeEncodeError)."""
+    root = platform_copy
+    assert cli("add", "acme", cwd=root).code == 0
+    for stray in (b"notes-\xff.txt", b"gitops/apps/customer-acme/\xfe\xff.yaml"):
+        (root / os.fsdecode(stray)).write_bytes(b"a: 1\n")
+    first, again = cli("validate", cwd=root), cli("validate", cwd=root)
+    assert (first.code, again.code) == (0, 0), first.text + again.text
+    assert first.out == again.out == cli("validate", "--no-cache", cwd=root).out
+    assert "0 written" in cli("compile", cwd=root).out
+    commits = commit_count(root)
+    bumped = cli("bump-image", "1.2.3", cwd=root)
+    assert bumped.code == 0, bumped.text
+    assert commit_count(root) == commits + 1
+    assert sorted(git("status", "--porcelain", cwd=root).splitlines()) == [  # left alone
+        '?? "gitops/apps/customer-acme/\\376\\377.yaml"', '?? "notes-\\377.txt"']
+
+
+def test_a_platform_in_a_directory_named_in_no_encoding_works(platform_copy: Path) -> None:
+    """The repository's own path reaches git and the lock as bytes, and comes back so."""
+    root = platform_copy.rename(platform_copy.with_name(os.fsdecode(b"platform-\xff")))
+    for args in (["add", "acme"], ["validate"], ["validate"], ["compile"],
+                 ["bump-image", "1.2.3"], ["remove", "acme", "--force"]):
+        result = cli(*args, cwd=root)
+        assert result.code == 0, (args, result.text)
+    assert commit_count(root) == 4  # the scaffold, add, bump, remove
+    assert git("status", "--porcelain", cwd=root) == ""
