@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from gitops_gen import __version__
-from gitops_gen.console import Console
+from gitops_gen.console import Console, tolerant_output
 from gitops_gen.errors import InputError
 from gitops_gen.platform import Platform, find_root, load_platform
 
@@ -338,6 +338,7 @@ RUN_GC_THRESHOLDS = (200_000, 30, 30)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The `gitops-gen` command; its exit code (0 ok, 1 findings, 2 input error)."""
+    tolerant_output()  # a file name in no encoding may be in a message
     thresholds = gc.get_threshold()
     gc.set_threshold(*RUN_GC_THRESHOLDS)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,3 +32,25 @@ class Console:
 
     def warn(self, text: str) -> None:
         print(f"gitops-gen: {text}", file=self.err)
+
+
+_ESCAPE = "gitops-gen-escape"
+
+
+def tolerant_output() -> None:
+    """Make what stdout and stderr cannot encode come out escaped, never failing the run:
+    a file name in no encoding (`os` gives its bytes as surrogates) as `\\xNN` per byte,
+    anything else as Python writes it in a string (`\\u00e9`)."""
+    codecs.register_error(_ESCAPE, _escape)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors=_ESCAPE)
+
+
+def _escape(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start:error.end]
+    return "".join(f"\\x{ord(char) - 0xDC00:02x}" if 0xDC80 <= ord(char) <= 0xDCFF
+                   else char.encode("ascii", "backslashreplace").decode("ascii")
+                   for char in text), error.end

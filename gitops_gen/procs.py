@@ -72,7 +72,10 @@ def run(
             timeout=timeout,
             stdin=subprocess.DEVNULL,
             capture_output=True,
-            text=True,
+            # a path in a message may be any bytes (a directory named in no encoding):
+            # kept as `os` gives such names, so the repo root can still be cut off it
+            encoding="utf-8",
+            errors="surrogateescape",
             check=False,
         )
     except subprocess.TimeoutExpired as exc:

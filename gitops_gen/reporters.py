@@ -79,7 +79,10 @@ class JsonReporter:
             "findings": [asdict(f) for f in ordered(findings)],
             "summary": self.summary(findings, summary),
         }
-        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+        # a file name in no encoding holds lone surrogates (its bytes, as `os` gives
+        # them): written as JSON's `\\udcff` escapes, the rest as it is
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
     @staticmethod
     def summary(findings: Sequence[Finding], summary: Summary) -> dict[str, Any]:

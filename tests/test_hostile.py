@@ -10,6 +10,7 @@ cases prove the same end to end. The bad-input catalogue is tests/corpus/.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -319,6 +320,17 @@ def test_files_named_in_no_encoding_are_files_like_any_other(platform_copy: Path
     assert cli("add", "acme", cwd=root).code == 0
     for stray in (b"notes-\xff.txt", b"gitops/apps/customer-acme/\xfe\xff.yaml"):
         (root / os.fsdecode(stray)).write_bytes(b"a: 1\n")
+    # one that looks generated: a finding names it, escaped byte by byte (where stdout
+    # would refuse it: a UTF-8 locale) and as JSON's escapes in JSON
+    orphan = "gitops/apps/customer-acme/" + os.fsdecode(b"v\xff.yaml")
+    (root / orphan).write_bytes((root / VALUES).read_bytes())
+    utf8 = {"LC_ALL": "C.UTF-8"}
+    text, as_json = cli("validate", cwd=root, env=utf8), cli(
+        "validate", "--format", "json", cwd=root, env=utf8)
+    assert (text.code, as_json.code) == (1, 1), text.text + as_json.text
+    assert "gitops/apps/customer-acme/v\\xff.yaml: acme: drift:" in text.out
+    assert [f["file"] for f in json.loads(as_json.out)["findings"]] == [orphan]
+    assert "1 deleted" in cli("compile", cwd=root).out
     first, again = cli("validate", cwd=root), cli("validate", cwd=root)
     assert (first.code, again.code) == (0, 0), first.text + again.text
     assert first.out == again.out == cli("validate", "--no-cache", cwd=root).out
@@ -338,5 +350,13 @@ def test_a_platform_in_a_directory_named_in_no_encoding_works(platform_copy: Pat
                  ["bump-image", "1.2.3"], ["remove", "acme", "--force"]):
         result = cli(*args, cwd=root)
         assert result.code == 0, (args, result.text)
+        if args == ["compile"]:  # kustomize's message names the overlay by its path
+            overlay = root / "gitops/apps/customer-acme/kustomization.yaml"
+            kept = overlay.read_bytes()
+            overlay.write_bytes(kept + b"  - missing.yaml\n")
+            broken = cli("validate", cwd=root)
+            assert broken.code == 1 and ("gitops/apps/customer-acme/kustomization.yaml: "
+                                         "acme: build: ") in broken.out, broken.text
+            overlay.write_bytes(kept)
     assert commit_count(root) == 4  # the scaffold, add, bump, remove
     assert git("status", "--porcelain", cwd=root) == ""
