@@ -145,6 +145,10 @@ class Renderer:
             raise InputError(f"{where}: template not found (named in {CONFIG_FILE})") from None
         except jinja2.UndefinedError as exc:
             raise InputError(f"{where}: {exc.message} (rendering {path})") from None
+        except UnicodeDecodeError as exc:  # the loader's: this template or one it includes
+            line = exc.object[:exc.start].count(b"\n") + 1
+            raise InputError(f"{where}:{line}: not valid UTF-8 (byte {exc.start}), or a "
+                             "template it includes is not") from None
         docs = _parse_rendered(text, where, path)
         if not docs:
             return None

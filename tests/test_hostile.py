@@ -360,3 +360,17 @@ def test_a_platform_in_a_directory_named_in_no_encoding_works(platform_copy: Pat
             overlay.write_bytes(kept)
     assert commit_count(root) == 4  # the scaffold, add, bump, remove
     assert git("status", "--porcelain", cwd=root) == ""
+
+
+def test_a_template_that_is_not_utf8_is_an_input_error(platform_copy: Path) -> None:
+    root = platform_copy
+    assert cli("add", "acme", cwd=root).code == 0
+    template = root / "templates" / "namespace.yaml.j2"
+    template.write_bytes(template.read_bytes() + b"{# caf\xe9 #}\n")
+    before = tree_state(root)
+    lines = template.read_bytes().count(b"\n")
+    for command in ("compile", "validate"):
+        result = cli(command, cwd=root)
+        assert result.code == 2, result.text
+        assert f"templates/namespace.yaml.j2:{lines}: not valid UTF-8" in result.err
+    assert tree_state(root) == before
