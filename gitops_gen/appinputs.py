@@ -334,6 +334,8 @@ def _digest_directory(digest: Any, directory: str, prefix: str) -> None:
             raise _Unknown(Path(entry.path))  # may lead anywhere; not worth following
         if entry.is_dir():
             subdirectories.append(entry)
+        elif not entry.is_file():
+            raise _Unknown(Path(entry.path))  # a FIFO would block the read: rebuild
         else:
             with open(entry.path, "rb") as file:
                 content = hashlib.sha256(file.read()).hexdigest()

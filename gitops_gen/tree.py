@@ -16,6 +16,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitops_gen.errors import InputError
 from gitops_gen.model import Finding, RenderedFile, customer_of_path
 from gitops_gen.platform import GENERATED_MARK, JSON_NOTE_KEY, Platform
 from gitops_gen.progress import Progress
@@ -173,6 +174,10 @@ def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> S
     file system then scans inodes freed in the last minutes under a lock; see
     benchmarks/README.md), burning the difference as kernel time spinning on that lock.
     """
+    for rel in change.writes:
+        if (root / rel).is_dir():
+            raise InputError(f"{rel} is a directory where a file is to be written: move it "
+                             "away, then run the command again")
     snapshot = take_snapshot(root, change.paths)
     total = len(change.writes) + len(change.deletes)
     done = 0
@@ -263,6 +268,16 @@ def drift_findings(platform: Platform, change: TreeChange,
     for rel, content in change.writes.items():
         path = platform.path(rel)
         customer = wanted[rel].customer
+        if path.is_dir():
+            message = ("a directory where this generated file belongs: move it away, then "
+                       "run `gitops-gen compile`")
+            findings.append(Finding(rel, None, customer, "drift", message))
+            continue
+        if path.exists() and not path.is_file():
+            message = ("not a regular file (a FIFO, socket or device) where this generated "
+                       "file belongs: `gitops-gen compile` would replace it")
+            findings.append(Finding(rel, None, customer, "drift", message))
+            continue
         if not path.is_file():
             message = "missing: `gitops-gen compile` would create it"
             findings.append(Finding(rel, None, customer, "drift", message))

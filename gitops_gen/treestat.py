@@ -161,4 +161,6 @@ def _describe(entry: os.DirEntry[str], rel: str) -> tuple[str, bytes, str | None
     if entry.is_symlink():
         described += f"\0->{os.readlink(entry.path)}"
     changed_ns = max(info.st_mtime_ns, info.st_ctime_ns)
-    return rel, os.fsencode(described + "\n"), entry.path, changed_ns
+    # only a regular file's bytes are read when it is racy: opening a FIFO would block
+    readable = entry.path if stat.S_ISREG(info.st_mode) else None
+    return rel, os.fsencode(described + "\n"), readable, changed_ns

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -374,3 +375,39 @@ def test_a_template_that_is_not_utf8_is_an_input_error(platform_copy: Path) -> N
         assert result.code == 2, result.text
         assert f"templates/namespace.yaml.j2:{lines}: not valid UTF-8" in result.err
     assert tree_state(root) == before
+
+
+def test_special_files_never_stall_a_run_and_a_directory_is_never_written_over(
+    platform_copy: Path,
+) -> None:
+    """A FIFO blocks whoever opens it until a writer comes: one beside a customer's
+    generated files once held `validate` (the pre-commit hook) forever, in the build
+    inputs' digest; and a directory where a generated file belongs made `compile` an
+    internal error."""
+    root = platform_copy
+    assert cli("add", "acme", cwd=root).code == 0
+    overlay = root / "gitops/apps/customer-acme"
+    os.mkfifo(overlay / "extra.fifo")
+    os.mkfifo(root / "notes.fifo")
+    # stamped in the future: "racy" to the tree's stat digests, which then read a file
+    os.utime(root / "notes.fifo", (time.time() + 3600,) * 2)
+    for _ in range(2):  # the second from the run memo, stating the tree
+        assert cli("validate", cwd=root).code == 0
+    values = overlay / "values.yaml"
+    kept = values.read_bytes()
+    values.unlink()
+    os.mkfifo(values)
+    fifo = cli("validate", cwd=root)
+    assert fifo.code == 1 and "values.yaml: acme: drift: not a regular file" in fifo.out
+    assert "1 written" in cli("compile", cwd=root).out and values.read_bytes() == kept
+    values.unlink()
+    values.mkdir()
+    before = tree_state(root)
+    directory = cli("validate", cwd=root)
+    assert directory.code == 1, directory.text
+    assert "values.yaml: acme: drift: a directory where this generated file belongs" in (
+        directory.out)
+    refused = cli("compile", cwd=root)
+    assert refused.code == 2 and "values.yaml is a directory where a file is to be written" in (
+        refused.err)
+    assert tree_state(root) == before and values.is_dir()
