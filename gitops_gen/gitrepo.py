@@ -77,6 +77,8 @@ class GitRepo:
         pathspec, which took 40 s for a 9,000-file commit in a 10,000-customer tree.
         """
         names = self._spec(paths)
+        self.require_unlocked_index()
+        before = self.repo.head.commit.hexsha if self.has_commits() else None
         try:
             with tempfile.TemporaryDirectory(prefix="gitops-gen-index-") as tmp:
                 index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
@@ -87,8 +89,33 @@ class GitRepo:
                           env={**index, **_identity_env(self.repo, identity)})
         except git.GitCommandError as exc:
             raise InputError(f"git commit failed, nothing committed:\n{_git_error(exc)}") from None
-        self._stage(names)
-        return str(self.repo.head.commit.hexsha)
+        made = self._git("rev-parse", "HEAD").strip()
+        try:
+            self._stage(names)
+        except git.GitCommandError as exc:  # the index locked meanwhile (a hook, a git run)
+            self._take_back(made, before)
+            raise InputError("git could not stage the committed files in its index, so the "
+                             f"commit was taken back; nothing committed:\n{_git_error(exc)}"
+                             ) from None
+        return made
+
+    def require_unlocked_index(self) -> None:
+        """InputError if git's index is locked: a commit made now could not be staged."""
+        index = os.environ.get("GIT_INDEX_FILE") or self._git(
+            "rev-parse", "--path-format=absolute", "--git-path", "index").strip()
+        lock = Path(self.repo.working_tree_dir or ".", index + ".lock")
+        if lock.exists():
+            raise InputError(f"git's index is locked ({lock} exists): another git command "
+                             "is running, or one was killed; once none runs, remove the "
+                             "file and try again. Nothing was changed")
+
+    def _take_back(self, made: str, before: str | None) -> None:
+        """Move the branch (or detached HEAD) from the commit `made` back to `before`
+        (none: the branch is unborn again), only if it still points at `made`."""
+        if before is None:
+            self._git("update-ref", "-d", "HEAD", made)
+        else:
+            self._git("update-ref", "-m", "gitops-gen: commit taken back", "HEAD", before, made)
 
     def _pack_ahead(self, names: Sequence[str]) -> None:
         """Put the blobs and trees a commit of `names` will hold into one pack first.
@@ -108,7 +135,7 @@ class GitRepo:
         for name in names:
             if "\n" in name or name.startswith('"'):
                 continue  # would need fast-import's quoting; the commit writes it
-            path, raw = top / name, name.encode()
+            path, raw = top / name, os.fsencode(name)
             if path.is_symlink() or (path.exists() and not path.is_file()):
                 continue
             if not path.exists():

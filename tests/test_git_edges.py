@@ -124,3 +124,34 @@ def test_push_without_an_upstream_is_refused_before_anything_changes(
     assert result.code == 2
     assert "branch main has no upstream to push to" in result.err
     assert tree_state(root) == state
+
+
+def test_a_locked_index_is_refused_before_anything_changes(platform_copy: Path) -> None:
+    """`.git/index.lock` left by a git command killed midway (or one still running):
+    once, the commit was made and staging it then failed, an internal error that left
+    the history one commit ahead of an index that knew nothing of it."""
+    root = platform_copy
+    assert cli("add", "globex", cwd=root).code == 0
+    (root / ".git/index.lock").touch()
+    state = tree_state(root)
+    for command in (["add", "acme"], ["bump-image", "2.0.0"], ["remove", "globex", "--force"]):
+        result = cli(*command, cwd=root)
+        assert result.code == 2, (command, result.text)
+        assert "git's index is locked" in result.err and "index.lock exists" in result.err
+        assert tree_state(root) == state
+    (root / ".git/index.lock").unlink()
+    assert cli("add", "acme", cwd=root).code == 0
+
+
+def test_an_index_locked_once_committed_takes_the_commit_back(platform_copy: Path) -> None:
+    """The index locked between the commit and its staging (here by a post-commit
+    hook): the branch goes back to where it was, and the run says so."""
+    root = platform_copy
+    hook = root / ".git/hooks/post-commit"
+    hook.write_text('#!/bin/sh\ntouch "$(git rev-parse --git-dir)/index.lock"\n')
+    hook.chmod(0o755)
+    state = tree_state(root)
+    result = cli("add", "acme", cwd=root)
+    assert result.code == 2, result.text
+    assert "the commit was taken back; nothing committed" in result.err
+    assert tree_state(root) == state
