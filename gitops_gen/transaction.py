@@ -61,7 +61,7 @@ def commit_change(
     repo = None if no_commit else require_repo(platform.root)
     with times.stage("write"):
         if repo is not None:
-            repo.require_unlocked_index()  # before writing and validating, not after
+            repo.require_ready()  # before writing and validating, not after
             _refuse_dirty(repo, sorted({*change.paths, *owned}))
         snapshot = apply(platform.root, change)
     try:

@@ -4,7 +4,10 @@ leaves the working tree, the index and the history exactly as they were."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ACME_FILES, cli, commit_count, commit_files, git, tree_state
 
@@ -155,3 +158,36 @@ def test_an_index_locked_once_committed_takes_the_commit_back(platform_copy: Pat
     assert result.code == 2, result.text
     assert "the commit was taken back; nothing committed" in result.err
     assert tree_state(root) == state
+
+
+@pytest.mark.parametrize("start, operation, finish", [
+    (["merge", "side"], "merge", "git merge --abort"),
+    (["cherry-pick", "side"], "cherry-pick", "git cherry-pick --abort"),
+    (["rebase", "side"], "rebase", "git rebase --abort"),
+])
+def test_an_operation_stopped_on_a_conflict_is_refused_not_concluded(
+    platform_copy: Path, start: list[str], operation: str, finish: str
+) -> None:
+    """A merge stopped on a conflict: `git commit` concludes it. `add` once did, making a
+    merge commit of HEAD's side of every conflict and its own files."""
+    root = platform_copy
+    assert cli("add", "globex", cwd=root).code == 0
+    git("checkout", "-q", "-b", "side", cwd=root)
+    (root / "notes.txt").write_text("side\n")
+    git("add", "notes.txt", cwd=root)
+    git("commit", "-qm", "side", cwd=root)
+    git("checkout", "-q", "main", cwd=root)
+    (root / "notes.txt").write_text("main\n")
+    git("add", "notes.txt", cwd=root)
+    git("commit", "-qm", "main", cwd=root)
+    stopped = subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com",
+                              *start], cwd=root, capture_output=True, text=True)
+    assert "CONFLICT" in stopped.stdout, stopped.stderr  # notes.txt: waiting for the user
+    state = tree_state(root)
+    for command in (["add", "acme"], ["bump-image", "2.0.0"], ["remove", "globex", "--force"]):
+        result = cli(*command, cwd=root)
+        assert result.code == 2, (command, result.text)
+        assert f"a {operation} is in progress" in result.err and finish in result.err
+        assert tree_state(root) == state
+    git(*finish.split()[1:], cwd=root)
+    assert cli("add", "acme", cwd=root).code == 0
