@@ -12,6 +12,7 @@ import difflib
 import json
 import os
 import signal
+import stat
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,10 +59,19 @@ class Snapshot:
 
 
 def take_snapshot(root: Path, paths: Iterable[str]) -> Snapshot:
+    """The bytes of `paths` (None: no file there); InputError for a directory at one of
+    them, where no file can be written and which `restore` could not put back."""
     before: dict[str, bytes | None] = {}
     for rel in paths:
         path = root / rel
-        before[rel] = path.read_bytes() if path.is_file() else None
+        try:
+            mode = path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            mode = 0
+        if stat.S_ISDIR(mode) and not path.is_symlink():  # a link is replaced, as ever
+            raise InputError(f"{rel} is a directory where a file is to be written: move it "
+                             "away, then run the command again")
+        before[rel] = path.read_bytes() if stat.S_ISREG(mode) else None
     return Snapshot(root, before)
 
 
@@ -174,10 +184,6 @@ def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> S
     file system then scans inodes freed in the last minutes under a lock; see
     benchmarks/README.md), burning the difference as kernel time spinning on that lock.
     """
-    for rel in change.writes:
-        if (root / rel).is_dir():
-            raise InputError(f"{rel} is a directory where a file is to be written: move it "
-                             "away, then run the command again")
     snapshot = take_snapshot(root, change.paths)
     total = len(change.writes) + len(change.deletes)
     done = 0
