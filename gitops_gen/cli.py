@@ -108,7 +108,7 @@ def cli(ctx: click.Context, directory: Path, verbose: bool) -> None:
 
 
 @command()
-@click.argument("target", metavar="DIRECTORY", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("target", metavar="DIRECTORY", type=click.Path(file_okay=False))
 @click.option("--platform", "platform_name", metavar="NAME", help="Platform name (a DNS label).")
 @click.option("--domain", metavar="DOMAIN", help="Customers are served at <name>.DOMAIN.")
 @click.option("--template", metavar="NAME", default="lunarfront", show_default=True,
@@ -116,7 +116,7 @@ def cli(ctx: click.Context, directory: Path, verbose: bool) -> None:
                    "(nmt, nickapp, newfinity, neotool).")
 @click.option("--no-commit", is_flag=True, help="Do not make the initial commit.")
 @pass_globals
-def init(g: Globals, target: Path, platform_name: str | None, domain: str | None,
+def init(g: Globals, target: str, platform_name: str | None, domain: str | None,
          template: str, no_commit: bool) -> int:
     """Scaffold a platform repo in DIRECTORY and `git init` it.
 
@@ -126,6 +126,9 @@ def init(g: Globals, target: Path, platform_name: str | None, domain: str | None
     """
     from gitops_gen.commands import init as command
 
+    if not target:  # `init "$DIR"` with DIR unset: not the current directory
+        raise click.BadParameter("is empty; name the directory (`.` for this one)",
+                                 param_hint="DIRECTORY")
     return command.run(g.console, g.directory / target, platform_name, domain, no_commit,
                        template)
 

@@ -60,6 +60,37 @@ def test_init_never_overwrites_files(tmp_path: Path) -> None:
     assert (tmp_path / "p/templates/values.yaml.j2").read_text() == "mine\n"
 
 
+def test_init_commits_what_it_wrote_and_not_what_was_there(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/notes.txt").write_text("mine, not the scaffold's\n")
+    assert cli("init", "p", cwd=tmp_path).code == 0
+    root = tmp_path / "p"
+    assert "notes.txt" not in commit_files(root) and set(PLATFORM_FILES) <= set(
+        commit_files(root))
+    assert git("status", "--porcelain", cwd=root) == "?? notes.txt\n"
+
+
+def test_init_of_an_empty_name_is_refused_not_the_current_directory(tmp_path: Path) -> None:
+    """`gitops-gen init "$DIR"` with DIR unset once made the current directory a platform
+    repo, and committed everything in it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine\n")
+    result = cli("init", "", cwd=work)
+    assert result.code == 2 and "DIRECTORY: is empty" in result.err
+    assert sorted(p.name for p in work.iterdir()) == ["notes.txt"]
+
+
+def test_init_that_cannot_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/templates").write_text("a file where the scaffold wants a directory\n")
+    result = cli("init", "p", cwd=tmp_path)
+    assert result.code == 2, result.text
+    assert "cannot scaffold a platform in" in result.err and "nothing was left behind" in (
+        result.err)
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["templates"]
+
+
 @pytest.fixture(scope="module")
 def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package built as a wheel and installed (without deps) into a fresh directory."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -24,18 +25,30 @@ def run(console: Console, directory: Path, platform_name: str | None, domain: st
     clashes = [dest for _, dest in files if (directory / dest).exists()]
     if clashes:
         raise InputError(f"{directory}: would overwrite existing files: {', '.join(clashes)}")
-    created_repo = open_repo(directory) is None if directory.exists() else True
-    for src, dest in files:
-        write_atomic(directory / dest, src.read_bytes())
-    _customise(directory, platform_name, domain)
-    platform = load_platform(directory)
-    apply(platform.root, plan_compile(platform).change)
-    init_repo(directory)
+    existed = directory.exists()
+    created_repo = open_repo(directory) is None if existed else True
+    written = [dest for _, dest in files]
+    try:
+        for src, dest in files:
+            write_atomic(directory / dest, src.read_bytes())
+        _customise(directory, platform_name, domain)
+        platform = load_platform(directory)
+        compiled = plan_compile(platform).change
+        apply(platform.root, compiled)
+        written += compiled.writes
+        init_repo(directory)
+    except OSError as exc:
+        _take_back(directory, written, existed)
+        where = exc.filename or directory
+        raise InputError(f"cannot scaffold a platform in {directory}: {where}: "
+                         f"{exc.strerror or exc}; nothing was left behind") from None
     sha = None
     if created_repo and not no_commit:
         repo = open_repo(directory)
         assert repo is not None
-        sha = repo.commit_paths(repo.files_in("."), "Scaffold platform with gitops-gen",
+        # exactly what init wrote: files that were in the directory before stay the
+        # user's, uncommitted, as every other command leaves unrelated files
+        sha = repo.commit_paths(sorted(written), "Scaffold platform with gitops-gen",
                                identity(platform))
     console.summary(
         f"initialised platform {platform.name} in {directory}"
@@ -57,3 +70,18 @@ def _customise(directory: Path, platform_name: str | None, domain: str | None) -
     buffer = io.StringIO()
     round_trip_yaml().dump(loaded.data, buffer)
     write_atomic(path, buffer.getvalue().encode("utf-8"))
+
+
+def _take_back(directory: Path, written: list[str], existed: bool) -> None:
+    """Remove what a failed init wrote (none of it was there before: init refuses to
+    overwrite), then the directories it left empty, `directory` itself if init made it."""
+    for rel in written:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # never written
+            (directory / rel).unlink()
+    for parent in sorted({p for rel in written for p in (directory / rel).parents
+                          if directory in p.parents}, key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            parent.rmdir()  # only if empty
+    if not existed:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
