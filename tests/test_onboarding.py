@@ -186,6 +186,19 @@ def test_compile_deletes_orphans_but_never_hand_written_files(platform: Path) ->
     assert notes.read_text() == "hand-written notes\n"
 
 
+def test_compile_of_a_name_is_a_removed_customers_cleanup_or_an_unknown_name(
+    platform: Path,
+) -> None:
+    assert cli("add", "acme", cwd=platform).code == 0
+    typo = cli("compile", "acmee", cwd=platform)
+    assert typo.code == 2 and "unknown customer(s) acmee: no spec and nothing generated" in (
+        typo.err) and "(customers: acme)" in typo.err
+    (platform / "customers/acme.yaml").unlink()
+    removed = cli("compile", "acme", cwd=platform)
+    assert removed.code == 0 and "4 deleted" in removed.out, removed.text
+    assert not (platform / "gitops/apps/customer-acme").exists()
+
+
 def test_no_commit_writes_but_does_not_commit(platform: Path) -> None:
     before = commit_count(platform)
     result = cli("add", "acme", "--no-commit", cwd=platform)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gitops_gen.console import Console
+from gitops_gen.errors import InputError
 from gitops_gen.platform import Platform
 from gitops_gen.progress import progress_bar
 from gitops_gen.runmemo import RunMemo, run_memo
@@ -21,6 +22,7 @@ def run(platform: Platform, console: Console, names: Sequence[str], jobs: int = 
     times = times or StageTimes()
     for name in names:
         check_name(name)
+    _refuse_unknown(platform, names)
     # A whole-tree compile remembers the tree it left (runmemo.py): if no file's stats
     # have changed since, there is nothing to do; if only some customers' files have,
     # only they are compiled again (with the platform-wide files, as always).
@@ -64,3 +66,17 @@ def _tree_of(memo: RunMemo) -> TreeStat | None:
         return tree_of_json(record) if record else None
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
+
+
+def _refuse_unknown(platform: Platform, names: Sequence[str]) -> None:
+    """A NAME with neither a spec nor any file generated for it (a typo) is an input
+    error, not a compile that does nothing; a removed customer's NAME compiles away what
+    was generated for it."""
+    outputs = platform.customer_outputs()
+    unknown = [name for name in names
+               if not platform.path(platform.spec_path(name)).exists()
+               and not any(platform.path(rule.path_for(name)).exists() for rule in outputs)]
+    if unknown:
+        known = ", ".join(platform.customer_names()) or "none yet"
+        raise InputError(f"unknown customer(s) {', '.join(unknown)}: no spec and nothing "
+                         f"generated for them (customers: {known})")
