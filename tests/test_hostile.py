@@ -331,6 +331,8 @@ def test_files_named_in_no_encoding_are_files_like_any_other(platform_copy: Path
     assert (text.code, as_json.code) == (1, 1), text.text + as_json.text
     assert "gitops/apps/customer-acme/v\\xff.yaml: acme: drift:" in text.out
     assert [f["file"] for f in json.loads(as_json.out)["findings"]] == [orphan]
+    junit = cli("validate", "--format", "junit", cwd=root, env=utf8)
+    assert junit.code == 1 and 'file="gitops/apps/customer-acme/v\\xff.yaml"' in junit.out
     assert "1 deleted" in cli("compile", cwd=root).out
     first, again = cli("validate", cwd=root), cli("validate", cwd=root)
     assert (first.code, again.code) == (0, 0), first.text + again.text
