@@ -52,7 +52,9 @@ class Snapshot:
         for rel, content in self.before.items():
             path = self.root / rel
             if content is None:
-                path.unlink(missing_ok=True)
+                # absent before, and perhaps still: a parent that is a file says so too
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    path.unlink()
                 _remove_empty_parents(self.root, path.parent)
             else:
                 write_atomic(path, content)

@@ -13,7 +13,7 @@ from gitops_gen.gitrepo import init_repo, open_repo
 from gitops_gen.platform import CONFIG_FILE, load_platform
 from gitops_gen.scaffold import DEFAULT_TEMPLATE, scaffold_files
 from gitops_gen.transaction import identity
-from gitops_gen.tree import apply, write_atomic
+from gitops_gen.tree import Snapshot, apply, write_atomic
 from gitops_gen.yamlio import load_mapping, round_trip_yaml
 
 
@@ -74,14 +74,8 @@ def _customise(directory: Path, platform_name: str | None, domain: str | None) -
 
 def _take_back(directory: Path, written: list[str], existed: bool) -> None:
     """Remove what a failed init wrote (none of it was there before: init refuses to
-    overwrite), then the directories it left empty, `directory` itself if init made it."""
-    for rel in written:
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # never written
-            (directory / rel).unlink()
-    for parent in sorted({p for rel in written for p in (directory / rel).parents
-                          if directory in p.parents}, key=lambda p: -len(p.parts)):
-        with contextlib.suppress(OSError):
-            parent.rmdir()  # only if empty
+    overwrite) and the directories it left empty, `directory` itself if init made it."""
+    Snapshot(directory, dict.fromkeys(written)).restore()
     if not existed:
         with contextlib.suppress(OSError):
             directory.rmdir()
