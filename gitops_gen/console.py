@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from gitops_gen.model import Finding
-from gitops_gen.reporters import TextReporter, ordered
+from gitops_gen.reporters import TextReporter, escape_name_bytes, ordered
 
 
 @dataclass
@@ -50,7 +50,5 @@ def tolerant_output() -> None:
 def _escape(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    text = error.object[error.start:error.end]
-    return "".join(f"\\x{ord(char) - 0xDC00:02x}" if 0xDC80 <= ord(char) <= 0xDCFF
-                   else char.encode("ascii", "backslashreplace").decode("ascii")
-                   for char in text), error.end
+    text = escape_name_bytes(error.object[error.start:error.end])
+    return text.encode("ascii", "backslashreplace").decode("ascii"), error.end

@@ -101,13 +101,17 @@ _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-
 
 
 # A byte of a file name in no encoding, as `os` gives it (a lone surrogate): written
-# `\xNN`, as the text report writes it (console.py), rather than lost to U+FFFD.
+# `\xNN` in the text report (console.py) and in XML, rather than lost to U+FFFD.
 _NAME_BYTE = re.compile("[\udc80-\udcff]")
 
 
+def escape_name_bytes(text: str) -> str:
+    """`text` with each byte of a file name in no encoding written `\\xNN`."""
+    return _NAME_BYTE.sub(lambda byte: f"\\x{ord(byte.group()) - 0xDC00:02x}", text)
+
+
 def _xml_text(text: str) -> str:
-    text = _NAME_BYTE.sub(lambda byte: f"\\x{ord(byte.group()) - 0xDC00:02x}", text)
-    return _NOT_XML.sub("\ufffd", text)
+    return _NOT_XML.sub("\ufffd", escape_name_bytes(text))
 
 
 class JunitReporter:
