@@ -13,6 +13,7 @@ import yaml
 
 from gitops_gen.docshapes import Shapes
 from gitops_gen.model import Finding, Manifest
+from gitops_gen.resolver import is_within
 
 ARGOCD_GROUP = "argoproj.io/"
 _GROUP_NAME = b"argoproj"  # in the bytes of any file holding an Argo CD object as emitted
@@ -41,6 +42,11 @@ def argocd_objects(
             continue
         path = root / rel
         if known is None and not path.is_file():
+            continue
+        if known is None and path.is_symlink() and not is_within(path.resolve(), root.resolve()):
+            # not read (nothing of it may reach a message): Argo CD refuses such a link
+            findings.append(Finding(rel, None, customer, "yaml", "a symlink that resolves "
+                                    "outside the repository: not read"))
             continue
         data = known if known is not None else path.read_bytes()
         try:

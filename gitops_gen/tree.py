@@ -41,12 +41,20 @@ class TreeChange:
         return bool(self.writes or self.deletes)
 
 
+@dataclass(frozen=True)
+class Link:
+    """A symlink found where a file is to be written: what it pointed to."""
+
+    target: str
+
+
 @dataclass
 class Snapshot:
-    """The bytes (or absence) of paths before a change; `restore` puts them back."""
+    """The bytes (or absence, or symlink) of paths before a change; `restore` puts them
+    back."""
 
     root: Path
-    before: dict[str, bytes | None]
+    before: dict[str, bytes | Link | None]
 
     def restore(self) -> None:
         for rel, content in self.before.items():
@@ -56,25 +64,41 @@ class Snapshot:
                 with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                     path.unlink()
                 _remove_empty_parents(self.root, path.parent)
+            elif isinstance(content, Link):
+                _relink(path, content.target)
             else:
                 write_atomic(path, content)
 
 
 def take_snapshot(root: Path, paths: Iterable[str]) -> Snapshot:
-    """The bytes of `paths` (None: no file there); InputError for a directory at one of
-    them, where no file can be written and which `restore` could not put back."""
-    before: dict[str, bytes | None] = {}
+    """The bytes of `paths` (None: no file there; a `Link` for a symlink, whose target is
+    neither read nor written: a write replaces the link); InputError for a directory at
+    one of them, where no file can be written and which `restore` could not put back."""
+    before: dict[str, bytes | Link | None] = {}
     for rel in paths:
         path = root / rel
         try:
-            mode = path.stat().st_mode
+            mode = path.lstat().st_mode
         except (FileNotFoundError, NotADirectoryError):
             mode = 0
-        if stat.S_ISDIR(mode) and not path.is_symlink():  # a link is replaced, as ever
+        if stat.S_ISLNK(mode):
+            before[rel] = Link(os.readlink(path))
+            continue
+        if stat.S_ISDIR(mode):
             raise InputError(f"{rel} is a directory where a file is to be written: move it "
                              "away, then run the command again")
         before[rel] = path.read_bytes() if stat.S_ISREG(mode) else None
     return Snapshot(root, before)
+
+
+def _relink(path: Path, target: str) -> None:
+    """Put the symlink `path` -> `target` back in place of whatever is there now."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, path)
 
 
 def plan_changes(
@@ -87,8 +111,7 @@ def plan_changes(
     """
     change = TreeChange()
     for rel, rendered in sorted(wanted.items()):
-        path = platform.path(rel)
-        if not path.is_file() or path.read_bytes() != rendered.content:
+        if not _holds(platform.path(rel), rendered.content):
             change.writes[rel] = rendered.content
     # Files at the paths of customers whose orphans are not wanted here are theirs: not
     # read (at 10,000 customers, reading 40,000 headers costs a second), and directories
@@ -109,6 +132,16 @@ def plan_changes(
         if rel not in wanted and (owners is None or owner in owners):
             change.deletes.append(rel)
     return change
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether `path` is a regular file of these bytes. A symlink is not, whatever it
+    points to: compile writes files, and Argo CD reads a link as git stores it."""
+    try:
+        mode = path.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return stat.S_ISREG(mode) and path.read_bytes() == content
 
 
 def _parents(rel: str) -> Iterator[str]:
@@ -276,6 +309,11 @@ def drift_findings(platform: Platform, change: TreeChange,
     for rel, content in change.writes.items():
         path = platform.path(rel)
         customer = wanted[rel].customer
+        if path.is_symlink():  # its target is not quoted: it may lie outside the repository
+            message = ("a symlink where this generated file belongs: `gitops-gen compile` "
+                       "would replace it with the file")
+            findings.append(Finding(rel, None, customer, "drift", message))
+            continue
         if path.is_dir():
             message = ("a directory where this generated file belongs: move it away, then "
                        "run `gitops-gen compile`")
