@@ -34,7 +34,7 @@ def set_scalar(text: str, display: str, path: Sequence[str], value: str) -> str:
     _assign(expected, path, value)
     edited = _edit_in_place(text, loaded.data, path, value)
     if edited is None:
-        edited = _edit_round_trip(loaded.data, path, value)
+        edited = _in_style_of(text, _edit_round_trip(loaded.data, path, value))
     if to_plain(parse_mapping(edited, display).data) != expected:
         raise InputError(f"{display}: cannot set {'.'.join(path)} without changing other "
                          "fields; edit the file by hand")
@@ -71,6 +71,17 @@ def _edit_round_trip(data: CommentedMap, path: Sequence[str], value: str) -> str
     buffer = io.StringIO()
     round_trip_yaml().dump(data, buffer)
     return buffer.getvalue()
+
+
+def _in_style_of(original: str, dumped: str) -> str:
+    """`dumped` (ruamel's: `\n` line breaks, no byte-order mark) with the line breaks and
+    byte-order mark of `original`, so that a spec saved on Windows is not rewritten on
+    every line by a bump."""
+    if "\r\n" in original and original.count("\r\n") == original.count("\n"):
+        dumped = dumped.replace("\r\n", "\n").replace("\n", "\r\n")
+    if original.startswith("\ufeff") and not dumped.startswith("\ufeff"):
+        dumped = "\ufeff" + dumped
+    return dumped
 
 
 def _assign(data: dict[str, Any], path: Sequence[str], value: str) -> None:

@@ -93,6 +93,28 @@ def test_bump_changes_only_tag_lines_and_keeps_comments(fleet: Path) -> None:
     assert "# The fleet's current tag" in (fleet / "gitops-gen.yaml").read_text()
 
 
+def test_bump_keeps_a_windows_spec_windows(fleet: Path) -> None:
+    """A spec saved with CRLF line breaks (and a byte-order mark) was rewritten with LF on
+    every line by a bump, the tag line's edit and an added tag alike: a commit changing
+    the whole file. Only the tag lines change now, in the file's own style."""
+    specs = {
+        "winco": b"\xef\xbb\xbf# owner: team-b\r\nname: winco\r\ntier: standard  # cheap\r\n",
+        "wintag": b"# owner: team-a\r\nname: wintag\r\nimage:\r\n  tag: '1.0.0'  # own\r\n",
+    }
+    for name, spec in specs.items():
+        (fleet / f"customers/{name}.yaml").write_bytes(spec)
+    assert cli("compile", cwd=fleet).code == 0
+    git("add", "-A", cwd=fleet)
+    git("commit", "-qm", "Windows specs", cwd=fleet)
+    bumped = cli("bump-image", "3.0.0", "--customer", "winco", "--customer", "wintag", cwd=fleet)
+    assert bumped.code == 0, bumped.text
+    assert (fleet / "customers/winco.yaml").read_bytes() == (
+        specs["winco"] + b"image:\r\n  tag: 3.0.0\r\n")
+    assert (fleet / "customers/wintag.yaml").read_bytes() == (
+        specs["wintag"].replace(b"'1.0.0'", b'"3.0.0"'))
+    assert image_tag(fleet, "winco") == image_tag(fleet, "wintag") == "3.0.0"
+
+
 def test_repeat_bump_is_nothing_to_do(fleet: Path) -> None:
     assert cli("bump-image", "1.4.2", cwd=fleet).code == 0
     state = tree_state(fleet)

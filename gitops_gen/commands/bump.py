@@ -17,6 +17,7 @@ from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
 from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import GitOps, PushRejected, Upstream, require_repo
+from gitops_gen.handwritten import read_text
 from gitops_gen.imagetag import check_tag
 from gitops_gen.model import RenderedFile
 from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_from_text
@@ -110,7 +111,7 @@ def plan_bump(platform: Platform, tag: str, named: Sequence[str]) -> Bump:
 
 
 def _edit(platform: Platform, bump: Bump, rel: str) -> None:
-    before = platform.path(rel).read_text("utf-8")
+    before = read_text(platform.path(rel), rel)  # line breaks as they are: `\r\n` kept
     bump.edits[rel] = (before, set_scalar(before, rel, TAG_PATH, bump.tag))
 
 
