@@ -276,7 +276,8 @@ def bump_image(g: Globals, tag: str, customers: tuple[str, ...], no_commit: bool
               show_default=True)
 @pass_globals
 def list_(g: Globals, output: str) -> int:
-    """Customers with host, tier, image tag, pinned or not, and who lags the fleet tag."""
+    """Customers with host, tier, image tag, pinned or not, and who is behind or ahead of
+    the fleet tag."""
     from gitops_gen.commands import list as command
 
     return command.run(g.platform(), g.console, output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -239,7 +240,26 @@ def test_list_shows_hosts_tiers_tags_and_pins(platform: Path) -> None:
     assert rows[0] == ["NAME", "HOST", "TIER", "TAG", "PINNED", "STATUS"]
     assert rows[1] == ["acme", "acme.app.lunarfront.tech", "small", "1.0.0", "no", "current"]
     assert rows[2][:5] == ["globex", "globex.app.lunarfront.tech", "large", "0.9.0", "yes"]
-    assert " ".join(rows[2][5:]) == "lags (1.0.0)"
+    assert " ".join(rows[2][5:]) == "behind fleet 1.0.0"
+
+
+def test_list_tells_a_canary_ahead_from_a_customer_behind(platform: Path) -> None:
+    """Every tag other than the fleet's was "lags": a canary a version ahead too."""
+    assert cli("add", "acme", cwd=platform).code == 0
+    assert cli("add", "globex", "--set", "image.tag=1.2.0", "--set", "image.pinned=true",
+               cwd=platform).code == 0
+    assert cli("add", "initech", "--set", "image.tag=1.9.0-rc.1", cwd=platform).code == 0
+    assert cli("bump-image", "1.9.0", cwd=platform).code == 0  # initech has its own tag
+    assert cli("bump-image", "1.10.0", "--customer", "acme", cwd=platform).code == 0
+    result = cli("list", "--format", "json", cwd=platform)
+    assert result.code == 0, result.text
+    status = {row["NAME"]: (row["TAG"], row["STATUS"]) for row in json.loads(result.out)}
+    assert status == {"acme": ("1.10.0", "ahead of fleet 1.9.0"),  # as numbers, not text
+                      "globex": ("1.2.0", "behind fleet 1.9.0"),
+                      "initech": ("1.9.0", "current")}
+    assert cli("bump-image", "1.9.0-rc.1", "--customer", "initech", cwd=platform).code == 0
+    rows = json.loads(cli("list", "--format", "json", cwd=platform).out)
+    assert rows[2]["STATUS"] == "differs (fleet 1.9.0)"
 
 
 def test_not_a_platform_repo(tmp_path: Path) -> None:
