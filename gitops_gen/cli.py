@@ -173,10 +173,16 @@ def remove(g: Globals, name: str, force: bool, no_commit: bool) -> int:
                        validator_for_commands)
 
 
+# Each job may be a process holding Helm's Go runtime (~60 MB): `-j 100000` (a typo, an
+# unset variable's default) forked until the machine ran out of processes or memory.
+MAX_JOBS = 256
+JOBS = click.IntRange(min=0, max=MAX_JOBS)
+
+
 @command("compile")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Processes checking specs and rendering; 0 = one per core.")
+@click.option("-j", "--jobs", type=JOBS, default=0,
+              help="Processes checking specs and rendering; 0 = one per core (at most 256).")
 @click.option("--timings", is_flag=True,
               help="Print the time of each stage (memo, specs, render, diff, write, "
                    "record) to stderr.")
@@ -204,8 +210,8 @@ def compile_(g: Globals, names: tuple[str, ...], jobs: int, timings: bool) -> in
 @click.option("--backend", type=click.Choice(["auto", "kubeconform", "embedded"]),
               default="auto", show_default=True,
               help="Kubernetes schema validator: kubeconform if on PATH, else embedded.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Parallel builds, spec checks and renders; 0 = one per core.")
+@click.option("-j", "--jobs", type=JOBS, default=0,
+              help="Parallel builds, spec checks and renders; 0 = one per core (at most 256).")
 @click.option("--base", default="HEAD", show_default=True, metavar="REV",
               help="Revision the mass-removal check compares with (in CI: the target "
                    "branch, e.g. origin/main).")
@@ -294,8 +300,8 @@ def list_(g: Globals, output: str) -> int:
               help="Hide helm.sh/chart and app.kubernetes.io/version labels, checksum/* "
                    "annotations and kustomize name hashes.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences (as git).")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Parallel builds; 0 = one per core.")
+@click.option("-j", "--jobs", type=JOBS, default=0,
+              help="Parallel builds; 0 = one per core (at most 256).")
 @pass_globals
 def diff_(g: Globals, base: str, output: str, ignore_noise: bool, exit_code: bool,
           jobs: int) -> int:

@@ -19,7 +19,7 @@ from gitops_gen.errors import InputError
 from gitops_gen.platform import load_platform
 from gitops_gen.render import Renderer
 from gitops_gen.spec import load_all
-from tests.conftest import cli
+from tests.conftest import cli, tree_state
 
 MANY = 240  # more than forkpool.MINIMUM
 TIERS = ("small", "standard", "large")
@@ -105,3 +105,13 @@ def test_every_bad_spec_of_a_forked_check_is_reported(many: Path) -> None:
     assert "customers/c017.yaml:2: tier: unknown tier 'nope-" in result.err
     assert "customers/c200.yaml:2: tier: unknown tier 'nope-" in result.err
     assert not (many / "gitops/apps/customer-c000").exists()  # nothing written
+
+
+@pytest.mark.parametrize("command", ["compile", "validate", "diff"])
+def test_jobs_past_any_machine_are_a_usage_error(many: Path, command: str) -> None:
+    """`-j 100000` forked a process per job (each may hold Helm's Go runtime) until the
+    machine ran out; the tree is as before."""
+    before = tree_state(many)
+    result = cli(command, "-j", "100000", cwd=many)
+    assert result.code == 2 and "0<=x<=256" in result.err, result.text
+    assert tree_state(many) == before
