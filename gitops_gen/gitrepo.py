@@ -66,6 +66,12 @@ class GitRepo:
         """Whether `path` is in the index (committed, or staged to be)."""
         return bool(self.repo.git.ls_files("--", *self._spec([path])).strip())
 
+    def in_head(self, path: str) -> bool:
+        """Whether HEAD's tree holds `path` (what a clone, and Argo CD, get)."""
+        if not self.has_commits():
+            return False
+        return bool(self.repo.git.ls_tree("HEAD", "--", *self._spec([path])).strip())
+
     def commit_paths(self, paths: Sequence[str], message: str, identity: Identity) -> str:
         """Commit exactly the files `paths` (added, changed or deleted); the new sha.
 

@@ -81,10 +81,17 @@ def test_a_repository_without_commits_gets_its_first_commit(
     root = tmp_path / "unborn"
     shutil.copytree(platform_copy, root, ignore=shutil.ignore_patterns(".git"))
     git("init", "-q", "-b", "main", cwd=root)
+    git("add", "gitops-gen.yaml", cwd=root)  # staged is not committed: a clone lacks it
     result = cli("add", "acme", cwd=root)
     assert result.code == 0, result.text
     assert commit_count(root) == 1
     assert commit_files(root) == ACME_FILES  # exactly add's files, not the whole platform
+    # which Argo CD cannot sync without the platform's own files: said, not done silently
+    assert "warning: gitops-gen.yaml is not committed" in result.err
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "The platform", cwd=root)
+    second = cli("add", "globex", cwd=root)
+    assert second.code == 0 and "warning" not in second.err, second.text
 
 
 def test_a_rejected_first_commit_leaves_the_index_empty(

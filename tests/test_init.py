@@ -70,6 +70,25 @@ def test_init_commits_what_it_wrote_and_not_what_was_there(tmp_path: Path) -> No
     assert git("status", "--porcelain", cwd=root) == "?? notes.txt\n"
 
 
+def test_init_in_an_existing_repository_commits_nothing_and_says_so(tmp_path: Path) -> None:
+    """In a repository of the user's, init writes and does not commit (nor with
+    --no-commit): it said only "next: add", and `add` then committed a customer whose
+    chart and config were in no commit."""
+    root = tmp_path / "p"
+    root.mkdir()
+    git("init", "-q", "-b", "main", cwd=root)
+    (root / "notes.txt").write_text("mine\n")
+    git("add", "notes.txt", cwd=root)
+    git("commit", "-qm", "mine", cwd=root)
+    result = cli("init", ".", cwd=root)
+    assert result.code == 0, result.text
+    assert ("nothing committed (an existing git repository): commit its files before "
+            "`add`") in result.out
+    assert commit_files(root) == ["notes.txt"]
+    own = cli("init", "q", "--no-commit", cwd=tmp_path)
+    assert own.code == 0 and "nothing committed (--no-commit)" in own.out, own.text
+
+
 def test_init_of_an_empty_name_is_refused_not_the_current_directory(tmp_path: Path) -> None:
     """`gitops-gen init "$DIR"` with DIR unset once made the current directory a platform
     repo, and committed everything in it."""

@@ -13,7 +13,7 @@ from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
 from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import open_repo
-from gitops_gen.platform import Platform
+from gitops_gen.platform import CONFIG_FILE, Platform
 from gitops_gen.setpath import apply_assignments
 from gitops_gen.spec import CustomerSpec, check_name, customer_schema, load_all, parse_spec
 from gitops_gen.syncplan import customer_objects
@@ -46,6 +46,11 @@ def run(
     validate: Validate = validator(platform, [name])
     outcome = commit_change(platform, change, f"Add customer {name}", validate, no_commit)
     return report(platform, console, spec, outcome, no_commit)
+
+
+def _platform_committed(platform: Platform) -> bool:
+    repo = open_repo(platform.root)
+    return repo is None or repo.in_head(CONFIG_FILE)
 
 
 def _exists(platform: Platform, name: str, rel: str) -> str:
@@ -86,6 +91,12 @@ def report(platform: Platform, console: Console, spec: CustomerSpec, outcome: Ou
     where = "written, not committed" if no_commit else outcome.commit_text()
     console.summary(f"added {spec.name}: https://{spec.host} in namespace {spec.namespace}, "
                     f"{len(outcome.paths)} files, {where}")
+    if not no_commit and not _platform_committed(platform):
+        console.warn(f"warning: {CONFIG_FILE} is not committed, nor perhaps the rest of the "
+                     "platform (chart, templates): Argo CD syncs only what is committed, and "
+                     "this commit holds the customer's files alone. Commit the platform's "
+                     "files too (`gitops-gen init` commits them only in a repository it "
+                     "creates).")
     # the rest of the runbook: what the cluster will get, read off the built objects
     objects = customer_objects(platform, spec)
     for line in runbook.onboarding(platform, spec, objects, outcome.paths, not no_commit):

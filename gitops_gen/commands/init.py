@@ -50,11 +50,14 @@ def run(console: Console, directory: Path, platform_name: str | None, domain: st
         # user's, uncommitted, as every other command leaves unrelated files
         sha = repo.commit_paths(sorted(written), "Scaffold platform with gitops-gen",
                                identity(platform))
-    console.summary(
-        f"initialised platform {platform.name} in {directory}"
-        + (f", commit {sha}" if sha else "")
-        + "\nnext: gitops-gen -C " + str(directory) + " add <customer>"
-    )
+    if sha:
+        done = f", commit {sha}"
+    else:
+        why = "--no-commit" if no_commit else "an existing git repository"
+        done = (f"; nothing committed ({why}): commit its files before `add`, which "
+                "commits only a customer's")
+    console.summary(f"initialised platform {platform.name} in {directory}{done}\n"
+                    f"next: gitops-gen -C {directory} add <customer>")
     return 0
 
 
