@@ -183,19 +183,38 @@ def _from_text(platform: Platform, name: str, display: str, text: str) -> Custom
 
 
 def _misnamed_files(platform: Platform) -> list[str]:
-    """Spec-looking files the tool would otherwise silently skip: `acme.yml`, `acme.YAML`.
-    A customer someone meant to add must not just be missing from the tree."""
+    """Spec-looking files the tool would otherwise silently skip: `acme.yml`, `acme.YAML`,
+    and specs in a subdirectory (`customers/team-a/acme.yaml`). A customer someone meant
+    to add must not just be missing from the tree."""
+    directory = platform.path(SPEC_DIR)
     try:
-        found = sorted(os.listdir(platform.path(SPEC_DIR)))
+        found = sorted(os.listdir(directory))
     except (FileNotFoundError, NotADirectoryError):
         found = []
-    return [
-        f"{SPEC_DIR}/{name}: not read: spec files are named <customer>.yaml (lowercase "
-        "`.yaml`); rename it" for name in found
-        if (suffix := os.path.splitext(name)[1]).lower() in (".yaml", ".yml")
-        and suffix != ".yaml"
-        and not name.startswith(".")  # an editor's file, like customer_names skips
-    ]
+    problems = []
+    for name in found:
+        if name.startswith("."):  # an editor's file, like customer_names skips
+            continue
+        if _looks_like_a_spec(name) and not name.endswith(".yaml"):
+            problems.append(f"{SPEC_DIR}/{name}: not read: spec files are named "
+                            "<customer>.yaml (lowercase `.yaml`); rename it")
+        elif os.path.isdir(directory / name) and any(map(_looks_like_a_spec,
+                                                         _listing(directory / name))):
+            problems.append(f"{SPEC_DIR}/{name}/: not read: specs live directly in "
+                            f"{SPEC_DIR}/ (<customer>.yaml); move them up, or name the "
+                            f"directory with a leading dot (.{name}) to keep it unread")
+    return problems
+
+
+def _looks_like_a_spec(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in (".yaml", ".yml") and not name.startswith(".")
+
+
+def _listing(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []
 
 
 def validate_spec(platform: Platform, loaded: LoadedYaml, name: str) -> CustomerSpec:

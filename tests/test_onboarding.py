@@ -277,3 +277,14 @@ def test_unknown_flag_is_a_usage_error(platform: Path) -> None:
     result = cli("add", "acme", "--bogus", cwd=platform)
     assert result.code == 2
     assert "No such option" in result.err
+
+
+def test_specs_kept_in_a_dot_directory_are_left_unread(platform: Path) -> None:
+    """The way out the subdirectory refusal names (tests/corpus/61-*): `.archive/`."""
+    (platform / "customers/.archive").mkdir()
+    (platform / "customers/.archive/old.yaml").write_text("name: old\n")
+    (platform / "customers/docs").mkdir()  # no spec in it: no reason to refuse
+    (platform / "customers/docs/notes.txt").write_text("who owns whom\n")
+    result = cli("add", "acme", cwd=platform)
+    assert result.code == 0, result.text
+    assert not (platform / "gitops/apps/customer-old").exists()
