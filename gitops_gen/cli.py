@@ -13,12 +13,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import click
 
 from gitops_gen import __version__
-from gitops_gen.console import Console, tolerant_output
+from gitops_gen.console import Console, ReaderGone, tolerant_output
 from gitops_gen.errors import InputError
 from gitops_gen.platform import Platform, find_root, load_platform
 
@@ -351,9 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     tolerant_output()  # a file name in no encoding may be in a message
     thresholds = gc.get_threshold()
     gc.set_threshold(*RUN_GC_THRESHOLDS)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (cast(TextIO, ReaderGone(stream)) for stream in streams)
     try:
         return _main(argv)
     finally:
+        sys.stdout, sys.stderr = streams
         gc.set_threshold(*thresholds)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from gitops_gen.model import Finding
 from gitops_gen.reporters import TextReporter, escape_name_bytes, ordered
@@ -46,6 +47,41 @@ def tolerant_output() -> None:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors=_ESCAPE)
 
+
+
+class ReaderGone:
+    """A text stream whose reader may go away (`gitops-gen add acme | head -1`): from the
+    first write that finds the pipe closed, what is written goes to /dev/null and the
+    command goes on to its own exit code. Left alone, the broken pipe unwound the
+    command half-way and click ended it with exit 1, the code of validation findings,
+    after an `add` had committed."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+            self._stream.flush()  # what was buffered goes to /dev/null now
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 def _escape(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeEncodeError):

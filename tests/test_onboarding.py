@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -288,3 +290,31 @@ def test_specs_kept_in_a_dot_directory_are_left_unread(platform: Path) -> None:
     result = cli("add", "acme", cwd=platform)
     assert result.code == 0, result.text
     assert not (platform / "gitops/apps/customer-old").exists()
+
+
+def _with_reader_gone(*args: str, cwd: Path) -> tuple[int, str]:
+    """`gitops-gen ARGS | true`: stdout's reader has gone before anything is written.
+    (exit code, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "gitops_gen", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+def test_a_reader_that_goes_away_changes_no_exit_code(platform: Path) -> None:
+    """`gitops-gen add acme | head -1`: the broken pipe ended the run with exit 1 (the
+    code of validation findings) after `add` had committed, and `validate` of a broken
+    tree with 1 too for another reason; each now ends with its own code, silently."""
+    code, err = _with_reader_gone("add", "acme", cwd=platform)
+    assert (code, err) == (0, "")
+    assert commit_count(platform) == 2
+    code, err = _with_reader_gone("validate", "--format", "json", cwd=platform)
+    assert (code, err) == (0, "")
+    values = platform / "gitops/apps/customer-acme/values.yaml"
+    values.write_text(values.read_text() + "# a hand edit\n")
+    code, err = _with_reader_gone("validate", cwd=platform)
+    assert (code, err) == (1, "")
+    code, err = _with_reader_gone("add", "Bad", cwd=platform)
+    assert code == 2 and "not a DNS-1123 label" in err
