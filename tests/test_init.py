@@ -89,6 +89,32 @@ def test_init_in_an_existing_repository_commits_nothing_and_says_so(tmp_path: Pa
     assert own.code == 0 and "nothing committed (--no-commit)" in own.out, own.text
 
 
+def test_init_in_a_monorepo_commits_nothing_and_says_where_hooks_go(tmp_path: Path) -> None:
+    """A new subdirectory of the user's repository: init committed its scaffold on the
+    user's branch (it took the directory's being new for its having made the repository),
+    and its pre-commit config and workflows sat where neither pre-commit nor Gitea reads
+    them, unsaid."""
+    root = tmp_path / "mono"
+    root.mkdir()
+    git("init", "-q", "-b", "main", cwd=root)
+    (root / "app.txt").write_text("the app\n")
+    git("add", "app.txt", cwd=root)
+    git("commit", "-qm", "app", cwd=root)
+    result = cli("init", "deploy/prod", cwd=root)
+    assert result.code == 0, result.text
+    assert commit_files(root) == ["app.txt"]
+    assert not (root / "deploy/prod/.git").exists()  # no repository inside the user's
+    assert "nothing committed (an existing git repository)" in result.out
+    assert (f"note: deploy/prod is a subdirectory of the repository at {root}: pre-commit "
+            "and Gitea read .pre-commit-config.yaml and .gitea/workflows/ there only. Move "
+            "them up, running gitops-gen with `-C deploy/prod` in them.") in result.out
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "the platform", cwd=root)
+    added = cli("-C", "deploy/prod", "add", "acme", cwd=root)
+    assert added.code == 0 and "warning" not in added.err, added.text
+    assert "deploy/prod/customers/acme.yaml" in commit_files(root)
+
+
 def test_init_of_an_empty_name_is_refused_not_the_current_directory(tmp_path: Path) -> None:
     """`gitops-gen init "$DIR"` with DIR unset once made the current directory a platform
     repo, and committed everything in it."""

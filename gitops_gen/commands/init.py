@@ -26,7 +26,9 @@ def run(console: Console, directory: Path, platform_name: str | None, domain: st
     if clashes:
         raise InputError(f"{directory}: would overwrite existing files: {', '.join(clashes)}")
     existed = directory.exists()
-    created_repo = open_repo(directory) is None if existed else True
+    # a repository around it (the directory, or a new subdirectory of a monorepo) is the
+    # user's: its commits are theirs to make
+    created_repo = open_repo(_nearest_existing(directory)) is None
     written = [dest for _, dest in files]
     try:
         for src, dest in files:
@@ -56,9 +58,25 @@ def run(console: Console, directory: Path, platform_name: str | None, domain: st
         why = "--no-commit" if no_commit else "an existing git repository"
         done = (f"; nothing committed ({why}): commit its files before `add`, which "
                 "commits only a customer's")
-    console.summary(f"initialised platform {platform.name} in {directory}{done}\n"
-                    f"next: gitops-gen -C {directory} add <customer>")
+    console.summary(f"initialised platform {platform.name} in {directory}{done}")
+    repo = open_repo(directory)
+    if repo is not None and repo.prefix:  # a platform in a subdirectory of the repository
+        console.summary(
+            f"note: {directory} is a subdirectory of the repository at "
+            f"{repo.repo.working_tree_dir}: pre-commit "
+            "and Gitea read .pre-commit-config.yaml and .gitea/workflows/ there only. "
+            f"Move them up, running gitops-gen with `-C {repo.prefix.rstrip('/')}` in them.")
+    console.summary(f"next: gitops-gen -C {directory} add <customer>")
     return 0
+
+
+def _nearest_existing(directory: Path) -> Path:
+    """`directory`, or its nearest ancestor that exists: where a repository around it
+    would be found."""
+    path = directory.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def _customise(directory: Path, platform_name: str | None, domain: str | None) -> None:
