@@ -250,7 +250,10 @@ def test_platform_in_a_subdirectory_and_a_base_before_it_existed(tmp_path: Path)
     result = cli("init", "deploy/platform", cwd=repo)
     assert result.code == 0, result.text
     root = repo / "deploy/platform"
-    assert git("status", "--porcelain", cwd=repo) == ""  # init committed the platform
+    # the repository is the user's: init commits nothing in it, and says so
+    assert "nothing committed (an existing git repository)" in result.out
+    assert git("status", "--porcelain", cwd=repo) == "?? deploy/\n"
+    commit_all(repo, "The platform")
     assert cli("add", "acme", cwd=root).code == 0
     add_service_label(root)
     records = diff_records(root)
