@@ -13,9 +13,7 @@ import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from gitops_gen.errors import InputError
 from gitops_gen.forkpool import map_forked
@@ -30,6 +28,9 @@ from gitops_gen.yamlio import (
     parse_mapping,
     to_plain,
 )
+
+if TYPE_CHECKING:  # jsonschema's ~30 ms of imports: only where a spec is checked
+    from jsonschema import Draft202012Validator
 
 NAME_MAX = 40
 _LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
@@ -244,6 +245,8 @@ _VALIDATORS: dict[tuple[str, int, int, int], Draft202012Validator] = {}
 def _customer_validator(platform: Platform) -> Draft202012Validator:
     """The customer schema's validator, built once per version of the file (its path,
     inode, size and mtime): `customer_schema` reads and parses it on every call."""
+    from jsonschema import Draft202012Validator
+
     path = platform.path(CUSTOMER_SCHEMA)
     try:
         info = path.stat()

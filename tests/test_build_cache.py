@@ -597,6 +597,20 @@ def test_a_config_that_passed_is_read_back_without_the_yaml_and_schema_modules(
     assert [p.name for p in (cache.parent / "configs").glob("*.json")] == [entry.name]
 
 
+def test_a_validate_after_compile_imports_no_schema_library(fleet: Path) -> None:
+    """The pre-commit hook after `compile` or `add`: the specs come from their cache, so
+    jsonschema is not needed (~50 ms of imports it paid, through the Kubernetes schemas'
+    package, imported for its path alone); a spec the cache has not seen is checked, as
+    before."""
+    libraries = "jsonschema kubernetes_validate"
+    validate(fleet)
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\ntier: large\n")
+    assert cli("compile", cwd=fleet).code == 0
+    assert modules_imported(fleet, libraries, "validate") == "0 []"
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\ntier: small\n")
+    assert modules_imported(fleet, libraries, "validate") == "1 ['jsonschema']"
+
+
 def test_a_broken_config_is_checked_every_time_and_never_remembered(
         fleet: Path, cache: Path) -> None:
     first, _ = validate(fleet)
