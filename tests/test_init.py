@@ -70,16 +70,21 @@ def test_init_commits_what_it_wrote_and_not_what_was_there(tmp_path: Path) -> No
     assert git("status", "--porcelain", cwd=root) == "?? notes.txt\n"
 
 
+def users_repository(root: Path, file: str) -> Path:
+    """A repository of the user's at `root`, with one commit of `file`."""
+    root.mkdir()
+    git("init", "-q", "-b", "main", cwd=root)
+    (root / file).write_text("mine\n")
+    git("add", file, cwd=root)
+    git("commit", "-qm", "mine", cwd=root)
+    return root
+
+
 def test_init_in_an_existing_repository_commits_nothing_and_says_so(tmp_path: Path) -> None:
     """In a repository of the user's, init writes and does not commit (nor with
     --no-commit): it said only "next: add", and `add` then committed a customer whose
     chart and config were in no commit."""
-    root = tmp_path / "p"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    (root / "notes.txt").write_text("mine\n")
-    git("add", "notes.txt", cwd=root)
-    git("commit", "-qm", "mine", cwd=root)
+    root = users_repository(tmp_path / "p", "notes.txt")
     result = cli("init", ".", cwd=root)
     assert result.code == 0, result.text
     assert ("nothing committed (an existing git repository): commit its files before "
@@ -94,12 +99,7 @@ def test_init_in_a_monorepo_commits_nothing_and_says_where_hooks_go(tmp_path: Pa
     user's branch (it took the directory's being new for its having made the repository),
     and its pre-commit config and workflows sat where neither pre-commit nor Gitea reads
     them, unsaid."""
-    root = tmp_path / "mono"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    (root / "app.txt").write_text("the app\n")
-    git("add", "app.txt", cwd=root)
-    git("commit", "-qm", "app", cwd=root)
+    root = users_repository(tmp_path / "mono", "app.txt")
     result = cli("init", "deploy/prod", cwd=root)
     assert result.code == 0, result.text
     assert commit_files(root) == ["app.txt"]
