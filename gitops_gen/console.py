@@ -48,7 +48,6 @@ def tolerant_output() -> None:
             stream.reconfigure(errors=_ESCAPE)
 
 
-
 class ReaderGone:
     """A text stream whose reader may go away (`gitops-gen add acme | head -1`): from the
     first write that finds the pipe closed, what is written goes to /dev/null and the
@@ -82,6 +81,7 @@ class ReaderGone:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
 
 def _escape(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeEncodeError):

@@ -6,6 +6,7 @@ specs of a repo are checked together so one run reports them all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -146,6 +147,11 @@ def load_all(platform: Platform, names: Sequence[str] | None = None,
             loaded.append(None)
         except InputError as exc:
             loaded.append(exc)
+    if unchecked:
+        # the customer schema's validator (and jsonschema) here, once, before the forks
+        # that check the specs inherit it: not once per worker
+        with contextlib.suppress(InputError):  # a broken schema: reported per spec
+            _customer_validator(platform)
     checked = map_forked(lambda i: _checked(platform, *unchecked[i][1:]), len(unchecked),
                          jobs)
     for (index, name, text), outcome in zip(unchecked, checked, strict=True):
