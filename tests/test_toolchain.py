@@ -13,6 +13,7 @@ from gitops_gen import toolchain
 from gitops_gen.errors import InputError
 from gitops_gen.procs import ToolFailed, run
 from gitops_gen.toolchain import find_toolchain, install_tools, tools_bin_dir, verify_sha256
+from tests.conftest import cli
 
 
 @pytest.fixture(scope="session")
@@ -174,3 +175,16 @@ def test_versions_are_remembered_for_the_very_same_binaries(
     answers = [toolchain.Toolchain(helm, found.kustomize_cmd).versions for helm in helms]
     assert answers[0] == answers[2] == versions and answers[1]["helm"] == ""
     assert len(list((tmp_path / "cache" / "versions").glob("*.json"))) == 1
+
+
+def test_install_into_a_cache_that_cannot_be_written_is_an_input_error(tmp_path: Path) -> None:
+    """GITOPS_GEN_CACHE naming a file (or a place no directory can be made) was an
+    internal error from mkdir; nothing is downloaded before the directory is made."""
+    not_a_directory = tmp_path / "cache"
+    not_a_directory.write_text("a file\n")
+    result = cli("tools", "install", cwd=tmp_path,
+                 env={"GITOPS_GEN_CACHE": str(not_a_directory)})
+    assert result.code == 2, result.text
+    assert f"cannot install the tools into {not_a_directory}/tools/" in result.err
+    assert "Not a directory (set GITOPS_GEN_CACHE to a writable directory)" in result.err
+    assert not_a_directory.read_text() == "a file\n"
