@@ -144,9 +144,16 @@ def is_spec_file(name: str) -> bool:
     return name.endswith(".yaml") and not name.startswith(".")
 
 
+CWD_GONE = ("the current directory no longer exists (deleted since the shell entered it): "
+            "cd into the platform repo, or pass -C PATH")
+
+
 def find_root(start: Path) -> Path:
     """Walk up from `start` to the directory holding gitops-gen.yaml."""
-    start = start.resolve()
+    try:
+        start = start.resolve()
+    except FileNotFoundError:  # a relative `start` in a working directory deleted since
+        raise InputError(CWD_GONE) from None
     for candidate in (start, *start.parents):
         if (candidate / CONFIG_FILE).is_file():
             return candidate

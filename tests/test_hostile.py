@@ -459,3 +459,19 @@ def test_a_symlink_where_a_generated_file_belongs_is_drift_never_read_and_kept_o
     assert failed.code == 1 and "9.9.9 is banned" in failed.out, failed.text
     assert values.is_symlink() and os.readlink(values) == str(twin)
     assert tree_state(root) == before
+
+
+@pytest.mark.parametrize("args", [["validate"], ["add", "acme"], ["init", "p"]])
+def test_a_working_directory_deleted_under_the_shell_is_an_input_error(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """`rm -rf` of the directory a shell is in, then a command there: an internal error
+    (FileNotFoundError from resolving "."); now exit 2, saying what happened."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = 'rmdir "$PWD" && exec "$0" -m gitops_gen "$@"'
+    proc = subprocess.run(["sh", "-c", script, sys.executable, *args], cwd=gone,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "the current directory no longer exists" in proc.stderr
+    assert "internal error" not in proc.stderr and not gone.exists()

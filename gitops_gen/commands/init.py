@@ -10,7 +10,7 @@ from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
 from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import init_repo, open_repo
-from gitops_gen.platform import CONFIG_FILE, load_platform
+from gitops_gen.platform import CONFIG_FILE, CWD_GONE, load_platform
 from gitops_gen.scaffold import DEFAULT_TEMPLATE, scaffold_files
 from gitops_gen.transaction import identity
 from gitops_gen.tree import Snapshot, apply, write_atomic
@@ -73,7 +73,10 @@ def run(console: Console, directory: Path, platform_name: str | None, domain: st
 def _nearest_existing(directory: Path) -> Path:
     """`directory`, or its nearest ancestor that exists: where a repository around it
     would be found."""
-    path = directory.absolute()
+    try:
+        path = directory.absolute()
+    except FileNotFoundError:  # a relative DIRECTORY in a working directory deleted since
+        raise InputError(CWD_GONE) from None
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
