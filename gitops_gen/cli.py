@@ -379,8 +379,22 @@ def _main(argv: Sequence[str] | None) -> int:
         print("gitops-gen: interrupted; nothing was committed", file=sys.stderr)
         return 130
     except Exception as exc:
+        if _git_missing(exc):
+            print("gitops-gen: error: git is not installed, or not on PATH: gitops-gen runs "
+                  "it (to commit, and to read the base revision); install git or put it on "
+                  "PATH", file=sys.stderr)
+            return 2
         return _internal_error(exc)
     return int(result) if isinstance(result, int) else 0
+
+
+def _git_missing(exc: Exception) -> bool:
+    """Whether `exc` says there is no git to run: a process that could not start, or
+    GitPython's refusal to load without one."""
+    if isinstance(exc, FileNotFoundError):
+        return os.path.basename(str(exc.filename or "")) == "git"
+    return (isinstance(exc, ImportError) and "Bad git executable" in str(exc)) or (
+        type(exc).__name__ == "GitCommandNotFound")
 
 
 def _internal_error(exc: Exception) -> int:

@@ -3,8 +3,10 @@ leaves the working tree, the index and the history exactly as they were."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,18 @@ def test_an_operation_stopped_on_a_conflict_is_refused_not_concluded(
         assert tree_state(root) == state
     git(*finish.split()[1:], cwd=root)
     assert cli("add", "acme", cwd=root).code == 0
+
+
+def test_no_git_on_path_is_said_plainly_and_changes_nothing(platform_copy: Path) -> None:
+    """Without git on PATH every command was an internal error: a FileNotFoundError from
+    the lock's or the memo's git, or GitPython's ImportError ("Bad git executable")."""
+    tools = {str(Path(shutil.which(tool) or "").parent) for tool in ("helm", "kubectl")}
+    path = os.pathsep.join([str(Path(sys.executable).parent), *sorted(tools)])
+    assert shutil.which("git", path=path) is None  # the venv's and the tools' own dirs
+    before = tree_state(platform_copy)
+    for args in (["validate"], ["add", "acme"], ["compile"], ["bump-image", "2.0.0"]):
+        result = cli(*args, cwd=platform_copy, env={"PATH": path})
+        assert result.code == 2, result.text
+        assert "git is not installed, or not on PATH" in result.err
+        assert "internal error" not in result.err
+    assert tree_state(platform_copy) == before
