@@ -16,6 +16,7 @@ import stat
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from gitops_gen.errors import InputError
 from gitops_gen.model import Finding, RenderedFile, customer_of_path
@@ -79,8 +80,11 @@ def take_snapshot(root: Path, paths: Iterable[str]) -> Snapshot:
         path = root / rel
         try:
             mode = path.lstat().st_mode
-        except (FileNotFoundError, NotADirectoryError):
+        except FileNotFoundError:
             mode = 0
+        except NotADirectoryError:
+            raise InputError(f"{_file_above(root, rel)} is a file where a directory is to "
+                             f"hold {rel}: move it away, then run the command again") from None
         if stat.S_ISLNK(mode):
             before[rel] = Link(os.readlink(path))
             continue
@@ -89,6 +93,16 @@ def take_snapshot(root: Path, paths: Iterable[str]) -> Snapshot:
                              "away, then run the command again")
         before[rel] = path.read_bytes() if stat.S_ISREG(mode) else None
     return Snapshot(root, before)
+
+
+def _file_above(root: Path, rel: str) -> str:
+    """The first of `rel`'s parent directories that is not a directory (a file, say)."""
+    parts = rel.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        above = "/".join(parts[:depth])
+        if (root / above).exists() and not (root / above).is_dir():
+            return above
+    return rel
 
 
 def _relink(path: Path, target: str) -> None:
@@ -221,9 +235,10 @@ def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> S
     """
     snapshot = take_snapshot(root, change.paths)
     total = len(change.writes) + len(change.deletes)
-    done = 0
+    done: list[str] = []  # the paths changed so far
+    rel = ""
     try:
-        _test_kill_point(done)
+        _test_kill_point(len(done))
         made: set[Path] = set()  # directories known to exist
         for rel, content in change.writes.items():
             path = root / rel
@@ -231,18 +246,30 @@ def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> S
                 path.parent.mkdir(parents=True, exist_ok=True)
                 made.add(path.parent)
             _replace(path, content)
-            done += 1
-            _step(done, total, progress)
+            done.append(rel)
+            _step(len(done), total, progress)
         for rel in change.deletes:
             path = root / rel
             path.unlink(missing_ok=True)
             _remove_empty_parents(root, path.parent)
-            done += 1
-            _step(done, total, progress)
-    except OSError:
-        snapshot.restore()
-        raise
+            done.append(rel)
+            _step(len(done), total, progress)
+    except OSError as exc:  # a full disk, a read-only file system, a path taken meanwhile
+        _put_back(Snapshot(root, {path: snapshot.before[path] for path in done}), rel, exc)
     return snapshot
+
+
+def _put_back(changed: Snapshot, failed: str, exc: OSError) -> NoReturn:
+    """After the write of `failed` raised `exc`: the paths changed before it as they
+    were, and an InputError saying so (or that even that failed)."""
+    cause = f"cannot write {failed}: {exc.strerror or exc}"
+    try:
+        changed.restore()
+    except OSError as again:
+        raise InputError(f"{cause}; putting back the files written before it failed too "
+                         f"({again.strerror or again}): once the cause is fixed, "
+                         "`gitops-gen compile` writes the tree whole again") from None
+    raise InputError(f"{cause}; the files written before it were put back") from None
 
 
 def _step(done: int, total: int, progress: Progress | None) -> None:
@@ -325,7 +352,10 @@ def drift_findings(platform: Platform, change: TreeChange,
             findings.append(Finding(rel, None, customer, "drift", message))
             continue
         if not path.is_file():
-            message = "missing: `gitops-gen compile` would create it"
+            above = _file_above(platform.root, rel)
+            message = ("missing: `gitops-gen compile` would create it" if above == rel else
+                       f"missing, and {above} is a file where its directory belongs: move "
+                       "it away, then run `gitops-gen compile`")
             findings.append(Finding(rel, None, customer, "drift", message))
             continue
         line, diff = _short_diff(path.read_bytes(), content, rel)

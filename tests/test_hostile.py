@@ -475,3 +475,40 @@ def test_a_working_directory_deleted_under_the_shell_is_an_input_error(
     assert proc.returncode == 2, proc.stderr
     assert "the current directory no longer exists" in proc.stderr
     assert "internal error" not in proc.stderr and not gone.exists()
+
+
+def test_a_file_where_a_generated_directory_belongs_is_named_not_an_internal_error(
+    platform_copy: Path,
+) -> None:
+    """A file at gitops/apps/customer-acme (where the customer's directory belongs): the
+    drift check said "missing: compile would create it", and compile was an internal
+    error (FileExistsError from mkdir)."""
+    root = platform_copy
+    (root / "customers/acme.yaml").write_text("name: acme\n")
+    (root / "gitops/apps").mkdir(parents=True, exist_ok=True)
+    (root / "gitops/apps/customer-acme").write_text("notes, not a directory\n")
+    found = cli("validate", cwd=root)
+    assert found.code == 1, found.text
+    assert (f"{VALUES}: acme: drift: missing, and gitops/apps/customer-acme is a file where "
+            "its directory belongs: move it away") in found.out
+    before = tree_state(root)
+    refused = cli("compile", cwd=root)
+    assert refused.code == 2, refused.text
+    assert "gitops/apps/customer-acme is a file where a directory is to hold" in refused.err
+    assert tree_state(root) == before
+
+
+def test_a_write_that_fails_midway_puts_back_what_it_wrote(platform_copy: Path) -> None:
+    """Any OSError while writing (a full disk, a read-only file system) was an internal
+    error; here the temporary file of one write is a directory, so that write fails after
+    others succeeded: exit 2 naming the file, and the tree as before."""
+    root = platform_copy
+    assert cli("add", "acme", cwd=root).code == 0
+    (root / "customers/acme.yaml").write_text("name: acme\ntier: large\n")
+    (root / "gitops/apps/customer-acme/.values.yaml.gitops-gen-tmp").mkdir()
+    before = tree_state(root)
+    failed = cli("compile", cwd=root)
+    assert failed.code == 2, failed.text
+    assert f"cannot write {VALUES}: Is a directory; the files written before it were put " \
+        "back" in failed.err
+    assert tree_state(root) == before

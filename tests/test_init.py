@@ -115,6 +115,20 @@ def test_init_in_a_monorepo_commits_nothing_and_says_where_hooks_go(tmp_path: Pa
     assert "deploy/prod/customers/acme.yaml" in commit_files(root)
 
 
+def test_init_refused_by_the_schema_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A --platform or --domain the platform schema refuses: exit 2, but the whole
+    scaffold stayed (uncommitted, no repository), and the next init said "already a
+    platform repo"."""
+    result = cli("init", "p", "--platform", "Bad_Name", cwd=tmp_path)
+    assert result.code == 2 and "platform: does not match the pattern" in result.err
+    assert not (tmp_path / "p").exists()
+    users = users_repository(tmp_path / "mine", "notes.txt")
+    result = cli("init", ".", "--domain", "not a domain", cwd=users)
+    assert result.code == 2 and "domain: does not match the pattern" in result.err
+    assert sorted(p.name for p in users.iterdir()) == [".git", "notes.txt"]
+    assert cli("init", ".", cwd=users).code == 0
+
+
 def test_init_of_an_empty_name_is_refused_not_the_current_directory(tmp_path: Path) -> None:
     """`gitops-gen init "$DIR"` with DIR unset once made the current directory a platform
     repo, and committed everything in it."""

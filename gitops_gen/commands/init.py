@@ -44,6 +44,9 @@ def run(console: Console, directory: Path, platform_name: str | None, domain: st
         where = exc.filename or directory
         raise InputError(f"cannot scaffold a platform in {directory}: {where}: "
                          f"{exc.strerror or exc}; nothing was left behind") from None
+    except InputError:  # a --platform or --domain the schema refuses, say
+        _take_back(directory, written, existed)
+        raise
     sha = None
     if created_repo and not no_commit:
         repo = open_repo(directory)
