@@ -115,6 +115,32 @@ def test_bump_keeps_a_windows_spec_windows(fleet: Path) -> None:
     assert image_tag(fleet, "winco") == image_tag(fleet, "wintag") == "3.0.0"
 
 
+def test_a_spec_that_is_a_symlink_is_not_edited_through_or_over(fleet: Path) -> None:
+    """A spec linked to a file elsewhere in the repo (shared between platforms, say) with
+    its own tag: the bump replaced the link with a file. It is refused now, naming the
+    link; a linked spec that follows the fleet tag needs no edit and stays a link."""
+    (fleet / "shared").mkdir()
+    (fleet / "shared/own.yaml").write_text("name: own\nimage:\n  tag: '1.0.0'\n")
+    (fleet / "shared/follows.yaml").write_text("name: follows\n")
+    for name in ("own", "follows"):
+        (fleet / f"customers/{name}.yaml").symlink_to(f"../shared/{name}.yaml")
+    assert cli("compile", cwd=fleet).code == 0
+    git("add", "-A", cwd=fleet)
+    git("commit", "-qm", "Linked specs", cwd=fleet)
+    before = tree_state(fleet)
+    for args in (["2.0.0"], ["2.0.0", "--customer", "own"], ["2.0.0", "--customer", "follows"]):
+        refused = cli("bump-image", *args, cwd=fleet)
+        assert refused.code == 2, refused.text
+        assert "is a symlink (to ../shared/" in refused.err
+        assert tree_state(fleet) == before
+    (fleet / "customers/own.yaml").unlink()
+    (fleet / "customers/own.yaml").write_text("name: own\n")
+    git("commit", "-qam", "own follows the fleet too", cwd=fleet)
+    assert cli("bump-image", "2.0.0", cwd=fleet).code == 0
+    assert (fleet / "customers/follows.yaml").is_symlink()
+    assert image_tag(fleet, "follows") == "2.0.0"
+
+
 def test_repeat_bump_is_nothing_to_do(fleet: Path) -> None:
     assert cli("bump-image", "1.4.2", cwd=fleet).code == 0
     state = tree_state(fleet)

@@ -10,6 +10,7 @@ recompiled and revalidated on the new base, committed and pushed again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -111,7 +112,14 @@ def plan_bump(platform: Platform, tag: str, named: Sequence[str]) -> Bump:
 
 
 def _edit(platform: Platform, bump: Bump, rel: str) -> None:
-    before = read_text(platform.path(rel), rel)  # line breaks as they are: `\r\n` kept
+    path = platform.path(rel)
+    if path.is_symlink():
+        # writing replaced the link with a file; writing through it may change another
+        # platform's copy (stage and production sharing a spec, say)
+        raise InputError(f"{rel} is a symlink (to {os.readlink(path)}): bump-image edits "
+                         "no file through a link; set the tag in the file it points to, or "
+                         "make it a regular file")
+    before = read_text(path, rel)  # line breaks as they are: `\r\n` kept
     bump.edits[rel] = (before, set_scalar(before, rel, TAG_PATH, bump.tag))
 
 
