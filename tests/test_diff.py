@@ -91,6 +91,25 @@ def test_no_change_is_no_difference_and_exit_0(fleet: Path) -> None:
     assert tree_state(fleet) == state
 
 
+def test_a_spec_edited_since_compile_is_noted_not_diffed(fleet: Path) -> None:
+    """The diff is of the tree (what Argo CD gets): a spec edit not compiled yet changes
+    nothing there, and "no differences" alone misled; stderr now says why, stdout stays
+    the report, and the exit code is the diff's."""
+    (fleet / "customers/acme.yaml").write_text("name: acme\ntier: large\n")
+    edited = cli("diff", "--format", "json", cwd=fleet)
+    assert (edited.code, json.loads(edited.out)) == (0, [])
+    assert "note: 1 generated file(s) differ from what `gitops-gen compile` makes" in (
+        edited.err)
+    (fleet / "customers/acme.yaml").write_text("name: acme\ntier: [\n")
+    broken = cli("diff", "--format", "json", cwd=fleet)
+    assert (broken.code, json.loads(broken.out)) == (0, [])
+    assert "note: the specs do not compile (customers/acme.yaml:3: malformed YAML" in (
+        broken.err)
+    assert cli("diff", cwd=fleet).code == 0
+    git("checkout", "-q", "--", "customers/acme.yaml", cwd=fleet)
+    assert "note" not in cli("diff", cwd=fleet).err
+
+
 def test_tag_bump_shows_exactly_the_image_lines_and_rebuilds_only_that_customer(
     fleet: Path,
 ) -> None:
