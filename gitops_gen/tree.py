@@ -255,7 +255,8 @@ def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> S
             done.append(rel)
             _step(len(done), total, progress)
     except OSError as exc:  # a full disk, a read-only file system, a path taken meanwhile
-        _put_back(Snapshot(root, {path: snapshot.before[path] for path in done}), rel, exc)
+        _put_back(Snapshot(root, {changed: snapshot.before[changed] for changed in done}),
+                  rel, exc)
     return snapshot
 
 
