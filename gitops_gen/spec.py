@@ -195,18 +195,20 @@ def _misnamed_files(platform: Platform) -> list[str]:
     to add must not just be missing from the tree."""
     directory = platform.path(SPEC_DIR)
     try:
-        found = sorted(os.listdir(directory))
+        # the entries' types from the listing itself (a stat only for a symlink): not a
+        # stat per spec, 10,000 of them
+        with os.scandir(directory) as listing:
+            found = sorted((entry.name, entry.is_dir()) for entry in listing)
     except (FileNotFoundError, NotADirectoryError):
         found = []
     problems = []
-    for name in found:
+    for name, is_dir in found:
         if name.startswith("."):  # an editor's file, like customer_names skips
             continue
         if _looks_like_a_spec(name) and not name.endswith(".yaml"):
             problems.append(f"{SPEC_DIR}/{name}: not read: spec files are named "
                             "<customer>.yaml (lowercase `.yaml`); rename it")
-        elif os.path.isdir(directory / name) and any(map(_looks_like_a_spec,
-                                                         _listing(directory / name))):
+        elif is_dir and any(map(_looks_like_a_spec, _listing(directory / name))):
             problems.append(f"{SPEC_DIR}/{name}/: not read: specs live directly in "
                             f"{SPEC_DIR}/ (<customer>.yaml); move them up, or name the "
                             f"directory with a leading dot (.{name}) to keep it unread")
