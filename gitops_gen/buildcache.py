@@ -30,7 +30,7 @@ from gitops_gen.model import BuildResult, Finding, Manifest
 
 # Bump whenever what a build produces for the same inputs changes (build.py, goyaml.py,
 # the kustomize batch, the in-process helm), or how an entry is stored.
-FORMAT = 3  # 3: mapping keys as Kubernetes reads them (goyaml.json_key)
+FORMAT = 4  # 3: mapping keys as Kubernetes reads them (goyaml.json_key); 4: marshal
 KEEP_PER_CUSTOMER = 8
 
 

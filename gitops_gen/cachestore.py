@@ -1,10 +1,11 @@
-"""Content-addressed JSON entries outside the tree: what the build, spec and render
-caches share.
+"""Content-addressed entries outside the tree: what the build, spec and render caches
+share.
 
 Every entry is a header line `{"format", "key", "sha256"}` followed by the payload
-(JSON), whose sha256 the header holds. A read that finds another key or format, or a
-checksum that does not match, treats the entry as absent (and the work that follows
-stores it again): a cache is never trusted further than doing the work again would be.
+(JSON; `marshal` in a `SegmentStore`), whose sha256 the header holds. A read that
+finds another key or format, or a checksum that does not match, treats the entry as
+absent (and the work that follows stores it again): a cache is never trusted further
+than doing the work again would be.
 Writing a cache never fails a run (an error means no cache), and concurrent runs never
 see half an entry.
 
@@ -12,7 +13,11 @@ see half an entry.
   owners per run) appends every entry a run stores to one new segment file and
   publishes it with one index file; each owner keeps its newest `keep` entries. A run
   creates two files however many entries it stores, where a file per entry cost 0.1-1 ms
-  of kernel time each on a busy disk.
+  of kernel time each on a busy disk. Its payloads (a build's objects, ~14 kB of JSON
+  each) are `marshal`led: ~6x quicker to write than JSON (0.03 vs 0.16 ms a build, 1.2 s
+  of a 10,000-customer bump) and a third quicker to read. marshal is no safer than the
+  cache directory (which also holds the helm and kustomize binaries run): the checksum
+  guards against a torn or foreign entry, not a hostile one.
 - `PackStore` (specs and renders: small and many) keeps all the entries of a kind in
   one file, read and written whole.
 - `read_entry`/`write_entry`: one entry in a file of its own (run records, configs).
@@ -29,6 +34,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import marshal
 import os
 import re
 import secrets
@@ -101,15 +107,15 @@ class SegmentStore:
             return None
         payload = _check_record(data, self.format, row)
         try:
-            return None if payload is None else json.loads(payload)
-        except ValueError:
+            return None if payload is None else marshal.loads(payload)
+        except (ValueError, EOFError, TypeError):  # another Python's marshal format
             return None
 
     def put(self, owner: str, key: str, payload: Any) -> None:
-        """Store `payload` (JSON) under `key`, in this run's segment: readable by `get`
-        at once, by other runs after `flush`. A write that fails drops this run's
+        """Store `payload` (of JSON's types) under `key`, in this run's segment: readable
+        by `get` at once, by other runs after `flush`. A write that fails drops this run's
         segment (no cache), and the error is swallowed."""
-        record, sha = _record(self.format, key, _json_bytes(payload))
+        record, sha = _record(self.format, key, marshal.dumps(payload))
         with self._lock:
             if self._failed:
                 return

@@ -8,6 +8,7 @@ from `validate --timings` (stderr).
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import re
 import shutil
@@ -274,9 +275,10 @@ def test_a_damaged_entry_is_rebuilt(fleet: Path, cache: Path, damage: str) -> No
     cold, _ = validate(fleet)
     [row] = entries(cache, "acme")
     header, _, payload = record(cache, row).partition(b"\n")
-    assert b'"Deployment"' in payload
-    if damage == "payload":  # a hand edit: drop the objects, keep the header
-        damaged = header + b"\n" + payload.replace(b'"Deployment"', b'"Nothing"')
+    assert b"Deployment" in payload  # marshalled: a string's bytes as they are
+    if damage == "payload":  # a hand edit that still reads, header kept: another kind
+        damaged = header + b"\n" + payload.replace(b"Deployment", b"Deploymenx")
+        assert marshal.loads(damaged.partition(b"\n")[2]) != marshal.loads(payload)
     elif damage == "truncate":
         damaged = header + b"\n" + payload[: len(payload) // 2]
     elif damage == "garbage":
@@ -314,7 +316,7 @@ def test_a_missing_segment_is_rebuilt(fleet: Path, cache: Path) -> None:
 
 
 def canonical(payload: bytes) -> list[str]:
-    return sorted(json.dumps(m, sort_keys=True) for m in json.loads(payload)["manifests"])
+    return sorted(json.dumps(m, sort_keys=True) for m in marshal.loads(payload)["manifests"])
 
 
 def test_entries_round_trip_and_check_their_key(tmp_path: Path) -> None:
