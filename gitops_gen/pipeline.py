@@ -42,8 +42,9 @@ def partial_validate(
     others = earlier.fleet if earlier else {}
     report = Report(checks=["spec", "drift", "build"])
     with _stage(report, "specs"):
+        known = {**(options.specs or {}), **(earlier.specs if earlier else {})}
         specs = load_all(platform, cache=spec_cache(platform) if options.cache else None,
-                         known=earlier.specs if earlier else None, jobs=options.jobs)
+                         known=known, jobs=options.jobs)
     with _stage(report, "drift"):
         if options.written is None:
             plan = plan_compile(platform, specs, only=customers, cache=options.cache,

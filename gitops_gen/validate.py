@@ -9,7 +9,7 @@ raises.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gitops_gen.model import Finding, RenderedFile
 from gitops_gen.platform import Platform, load_platform
@@ -55,20 +55,24 @@ class ValidateFactory(Protocol):
 
     def __call__(self, platform: Platform, customers: Sequence[str] | None,
                  times: StageTimes | None = None, progress: Progress | None = None,
-                 written: Mapping[str, RenderedFile] | None = None) -> Validate: ...
+                 written: Mapping[str, RenderedFile] | None = None,
+                 specs: Mapping[str, dict[str, Any]] | None = None) -> Validate: ...
 
 
 def validator_for_commands(platform: Platform, customers: Sequence[str] | None,
                            times: StageTimes | None = None, progress: Progress | None = None,
-                           written: Mapping[str, RenderedFile] | None = None) -> Validate:
+                           written: Mapping[str, RenderedFile] | None = None,
+                           specs: Mapping[str, dict[str, Any]] | None = None) -> Validate:
     """What add/remove/bump-image run before they commit: the tree as now written,
     gitops-gen.yaml included (bump-image changes it). Its stages go to `times`; the
     build tells `progress` (builds done, of how many) as it goes. `written`: the
     generated files the command wrote, compiled from the specs and platform it wrote
-    (`ValidateOptions.written`)."""
+    (`ValidateOptions.written`); `specs`: those specs' checked data
+    (`ValidateOptions.specs`)."""
     def validate() -> list[Finding]:
         report = validate_tree(load_platform(platform.root), customers,
-                               ValidateOptions(progress=progress, written=written))
+                               ValidateOptions(progress=progress, written=written,
+                                               specs=specs))
         if times is not None:
             times.inner["validate"] = report.timings
         return report.findings

@@ -50,3 +50,6 @@ class ValidateOptions:
     # same specs and platform (bump-image): the drift check takes them as `compile`'s
     # output instead of compiling again (2 s at 10,000 customers)
     written: Mapping[str, RenderedFile] | None = None
+    # the checked data of every spec as the tree holds them, which that command compiled
+    # from: not read and checked again (0.4 s at 10,000)
+    specs: Mapping[str, dict[str, Any]] | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,40 @@ def test_bump_moves_unpinned_customers_in_one_commit(fleet: Path) -> None:
             image_tag(fleet, "initech")) == ("1.4.2", "0.9.0", "1.4.2")
     assert git("log", "-1", "--format=%s", cwd=fleet).strip() == \
         "Bump image to 1.4.2 for acme, initech"
+
+
+# Runs the CLI in one process and prints its exit code, then how many times each spec
+# file was opened (an audit hook sees every open, whoever makes it).
+_SPEC_OPENS = """
+import collections, os, runpy, sys
+opened = collections.Counter()
+def hook(event, args):
+    if (event == "open" and isinstance(args[0], str) and "/customers/" in args[0]
+            and args[0].endswith(".yaml")):
+        opened[os.path.basename(args[0])] += 1
+sys.addaudithook(hook)
+sys.argv = ["gitops-gen", *sys.argv[1:]]
+try:
+    runpy.run_module("gitops_gen", run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+print(code, dict(sorted(opened.items())))
+"""
+
+
+def test_bump_reads_each_spec_it_does_not_edit_once(fleet: Path) -> None:
+    """The plan reads every spec; the compile with the new tag and the check of the tree
+    it wrote take what the plan read (an edited spec: what it wrote) instead of reading
+    10,000 files twice more."""
+    proc = subprocess.run([sys.executable, "-c", _SPEC_OPENS, "bump-image", "1.4.2"],
+                          cwd=fleet, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    code, opened = proc.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert code == "0", proc.stdout + proc.stderr
+    # initech sets its own tag: read to plan, to edit its line, and by the snapshot that
+    # puts it back if the check fails
+    assert opened == "{'acme.yaml': 1, 'globex.yaml': 1, 'initech.yaml': 3}"
+    assert image_tag(fleet, "acme") == "1.4.2"
 
 
 def test_timings_name_every_stage_on_stderr_only(fleet: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
@@ -42,6 +43,7 @@ class Bump:
     edits: dict[str, tuple[str, str]]
     moved: list[str]  # customers whose image changes
     pinned_moved: list[str]
+    specs: list[CustomerSpec]  # every spec, as read before the edits
 
     @property
     def message(self) -> str:
@@ -89,7 +91,7 @@ def run(
 
 def plan_bump(platform: Platform, tag: str, named: Sequence[str]) -> Bump:
     specs = load_all(platform, cache=spec_cache(platform))
-    bump = Bump(tag, {}, [], [])
+    bump = Bump(tag, {}, [], [], specs)
     if named:
         by_name = {s.name: s for s in specs}
         unknown = sorted(set(named) - set(by_name))
@@ -135,11 +137,11 @@ def _tag_of(platform: Platform, spec: CustomerSpec) -> str:
 def _commit(platform: Platform, bump: Bump, no_commit: bool, validator: ValidateFactory,
             times: StageTimes, progress: Progress | None) -> Outcome:
     with times.stage("compile"):
-        change, changed, wanted = compile_with(platform, {rel: new for rel, (_, new) in
-                                                          bump.edits.items()},
-                                               times.inner.setdefault("compile", {}))
-    return commit_change(platform, change, bump.message,
-                         validator(platform, changed, times, progress, written=wanted),
+        compiled = compile_with(platform, {rel: new for rel, (_, new) in bump.edits.items()},
+                                times.inner.setdefault("compile", {}), read=bump.specs)
+    return commit_change(platform, compiled.change, bump.message,
+                         validator(platform, compiled.customers, times, progress,
+                                   written=compiled.files, specs=compiled.specs),
                          no_commit, owned(platform, bump), times)
 
 
@@ -150,17 +152,29 @@ def owned(platform: Platform, bump: Bump) -> list[str]:
             *(rule.path_for(None) for rule in platform.platform_outputs())]
 
 
+@dataclass
+class Compiled:
+    """The tree as it would be if the hand-written files had other texts."""
+
+    change: TreeChange  # those files, and every generated file that changes with them
+    customers: list[str]  # whose generated files change
+    files: dict[str, RenderedFile]  # every generated file the tree then holds
+    specs: dict[str, dict[str, Any]]  # every spec's checked data then
+
+
 def compile_with(platform: Platform, texts: dict[str, str],
                  timings: dict[str, float] | None = None,
-                 ) -> tuple[TreeChange, list[str], dict[str, RenderedFile]]:
-    """The whole change if the hand-written files had `texts` — those files plus every
-    generated file that changes because of them —, the customers it touches and every
-    generated file the tree then holds. `timings`: seconds per stage of the compile
-    (`plan_compile`'s) are added to it."""
+                 read: Sequence[CustomerSpec] | None = None) -> Compiled:
+    """The tree if the hand-written files had `texts`. `timings`: seconds per stage of
+    the compile (`plan_compile`'s) are added to it. `read`: the specs as just read from
+    `platform` (checked), not read again unless `texts` changes what checks them."""
     config = texts.get(CONFIG_FILE)
     target = platform_from_text(platform.root, config) if config else platform
+    # a spec's validity depends on the config's tier names only (speccache.py)
+    known = {s.name: s.data for s in read} if read is not None and (
+        sorted(target.tiers) == sorted(platform.tiers)) else None
     with timed({} if timings is None else timings, "specs"):
-        specs = load_all(target, cache=spec_cache(target))
+        specs = load_all(target, cache=spec_cache(target), known=known)
         edited = {s.name: s for s in specs}
         for rel, text in texts.items():
             if rel != CONFIG_FILE:
@@ -169,7 +183,8 @@ def compile_with(platform: Platform, texts: dict[str, str],
     plan = plan_compile(target, list(edited.values()), timings=timings)
     touched = {plan.wanted[rel].customer for rel in plan.change.writes}
     plan.change.writes.update({rel: text.encode("utf-8") for rel, text in texts.items()})
-    return plan.change, sorted(name for name in touched if name), plan.wanted
+    return Compiled(plan.change, sorted(name for name in touched if name), plan.wanted,
+                    {name: spec.data for name, spec in edited.items()})
 
 
 def _push(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
@@ -222,10 +237,10 @@ def _replay(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
         merged[rel] = result
     git_ops.reset_keep(upstream.ref)
     fresh = load_platform(platform.root)
-    change, changed, wanted = compile_with(fresh, merged)
-    outcome = commit_change(fresh, change, bump.message,
-                            validator(fresh, changed, written=wanted), False,
-                            owned(fresh, bump))
+    compiled = compile_with(fresh, merged)
+    outcome = commit_change(fresh, compiled.change, bump.message,
+                            validator(fresh, compiled.customers, written=compiled.files,
+                                      specs=compiled.specs), False, owned(fresh, bump))
     if not outcome.ok:
         git_ops.reset_keep(f"{start}~1")
         _refused(console, outcome)
