@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ class InputDigests:
         self._content: dict[Path, str] = {}
         self._references: dict[Path, list[Path] | None] = {}  # None: cannot tell
         self._documents: dict[Path, Any] = {}
+        self._listings: dict[Path, frozenset[str]] = {}
 
     def digest(self, objects: Sequence[Manifest]) -> str | None:
         """The digest of the apps a customer's Argo CD `objects` define. None: rebuild."""
@@ -91,7 +93,9 @@ class InputDigests:
         the paths they name (`_READS_ONLY_WHAT_IT_NAMES`), the digest of that file and of
         every path in the directory that a kustomization of `closure` names (absent ones
         too: their appearing must change it). None: not such a directory."""
-        found = [directory / name for name in KUSTOMIZATION_NAMES if _exists(directory / name)]
+        names = self._listing(directory)
+        found = [directory / name for name in KUSTOMIZATION_NAMES
+                 if _may_exist(name, names) and _exists(directory / name)]
         if len(found) != 1 or not found[0].is_file():
             return None
         kustomization = self._load(found[0])
@@ -104,7 +108,7 @@ class InputDigests:
                 continue
             for candidate in {word, word.partition("=")[2]} - {""}:
                 path = directory / candidate
-                if not _exists(path):
+                if not (_may_exist(candidate, names) and _exists(path)):
                     reads[candidate] = "-"
                 elif is_within(resolved := self._inside(path), directory):
                     reads[candidate] = f"{relative_posix(resolved, directory)} " + (
@@ -116,6 +120,12 @@ class InputDigests:
                 if is_within(path, directory) and path != directory:
                     reads[f"\0{relative_posix(path, directory)}"] = self._content_of(path)
         return hashlib.sha256(_json(sorted(reads.items())).encode()).hexdigest()
+
+    def _listing(self, directory: Path) -> frozenset[str]:
+        """`_names_in(directory)`, listed once per run."""
+        if directory not in self._listings:
+            self._listings[directory] = _names_in(os.fspath(directory))
+        return self._listings[directory]
 
     def _add_contents(self, digest: Any, paths: set[Path]) -> None:
         for path in sorted(paths):
@@ -158,7 +168,9 @@ class InputDigests:
 
     def _content_of(self, path: Path) -> str:
         if path not in self._content:
-            self._content[path] = _content_digest(path)
+            # a directory's files are hashed on the way: a kustomization in it that
+            # `_named_reads_digest` reads is not read and hashed a second time
+            self._content[path] = _content_digest(path, self._content)
         return self._content[path]
 
 
@@ -189,11 +201,11 @@ def _value_path(inside: _Inside, chart: Path, raw: str) -> Path:
 
 
 def _references(inside: _Inside, path: Path, load: Callable[[Path], Any]) -> Iterator[Path]:
-    """Existing paths that kustomizations and Chart.yaml files under `path` name."""
-    if not path.is_dir():
-        return
-    for directory, _, files in os.walk(path):
+    """Existing paths that kustomizations and Chart.yaml files under `path` name (none
+    for a file: os.walk lists nothing there)."""
+    for directory, subdirectories, files in os.walk(path):
         here = Path(directory)
+        names: frozenset[str] | None = None
         for name in files:
             if name in KUSTOMIZATION_NAMES:
                 kustomization = load(here / name)
@@ -203,8 +215,10 @@ def _references(inside: _Inside, path: Path, load: Callable[[Path], Any]) -> Ite
                 words = _chart_dependencies(load(here / name))
             else:
                 continue
+            if names is None:
+                names = frozenset(n.lower() for n in (*files, *subdirectories))
             for word in words:
-                if found := _existing(inside, here, word):
+                if found := _existing(inside, here, word, names):
                     yield found
 
 
@@ -247,6 +261,28 @@ def _may_name_a_path(word: str) -> bool:
     return not ("\n" in word or "\0" in word or len(word) > 1024 or _URL.match(word))
 
 
+def _names_in(directory: str) -> frozenset[str]:
+    """The names in `directory`, lowercased, for `_may_exist` (none if it cannot be
+    listed: nothing can be found in it then either)."""
+    try:
+        return frozenset(name.lower() for name in os.listdir(directory))
+    except OSError:
+        return frozenset()
+
+
+def _may_exist(relative: str, names: frozenset[str]) -> bool:
+    """False only where `relative` cannot exist in a directory holding `names` (lowercased,
+    `_names_in`): its first component is an ASCII name that is not there. Kustomization
+    strings are mostly not paths (`Kustomization`, label values): a stat each, with the
+    `Path`s around it, was ~1 s of a 10,000-customer build's keys. Compared lowercased,
+    so that a case-insensitive file system, where `Base` names `base`, still gets its
+    stat; `.`, `..`, absolute and non-ASCII names always do."""
+    first = relative.partition("/")[0]
+    if first in ("", ".", "..") or not first.isascii():
+        return True
+    return first.lower() in names
+
+
 def _exists(path: Path) -> bool:
     try:
         return path.exists()
@@ -258,12 +294,14 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _existing(inside: _Inside, base: Path, word: str) -> Path | None:
+def _existing(inside: _Inside, base: Path, word: str, names: frozenset[str]) -> Path | None:
+    """The path `word` (or the file of its `key=file` form) names in `base`, whose
+    entries are `names` (`_may_exist`), resolved; None if it names nothing there."""
     if not _may_name_a_path(word):
         return None
     for candidate in (word, word.partition("=")[2]):
         try:
-            if candidate and _exists(base / candidate):
+            if candidate and _may_exist(candidate, names) and _exists(base / candidate):
                 return inside(base / candidate)
         except OSError:
             continue
@@ -309,20 +347,26 @@ class _Inside:
         return resolved
 
 
-def _content_digest(path: Path) -> str:
-    """sha256 over the names and bytes of the files at `path`; "-" if there is nothing."""
-    if path.is_file():
+def _content_digest(path: Path, files: dict[Path, str]) -> str:
+    """sha256 over the names and bytes of the files at `path`; "-" if there is nothing.
+    The digest of each file of a directory goes to `files` too (as a file's own would)."""
+    try:
+        mode = os.stat(path).st_mode  # one stat where is_file() and is_dir() took two
+    except (OSError, ValueError):
+        return "-"
+    if stat.S_ISREG(mode):
         return hashlib.sha256(path.read_bytes()).hexdigest()
-    if not path.is_dir():
+    if not stat.S_ISDIR(mode):
         return "-"
     digest = hashlib.sha256()
-    _digest_directory(digest, str(path), "")
+    _digest_directory(digest, str(path), "", files)
     return digest.hexdigest()
 
 
-def _digest_directory(digest: Any, directory: str, prefix: str) -> None:
+def _digest_directory(digest: Any, directory: str, prefix: str, files: dict[Path, str]) -> None:
     """Each file's name (relative, `/`-separated) and bytes, in `os.walk`'s top-down order
-    with names sorted; a directory that cannot be listed counts as empty, as there."""
+    with names sorted; a directory that cannot be listed counts as empty, as there. Each
+    file's own digest goes to `files`."""
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
@@ -339,9 +383,10 @@ def _digest_directory(digest: Any, directory: str, prefix: str) -> None:
         else:
             with open(entry.path, "rb") as file:
                 content = hashlib.sha256(file.read()).hexdigest()
+            files[Path(entry.path)] = content
             digest.update(os.fsencode(f"\0{prefix}{entry.name}\0{content}"))
     for entry in subdirectories:
-        _digest_directory(digest, entry.path, f"{prefix}{entry.name}/")
+        _digest_directory(digest, entry.path, f"{prefix}{entry.name}/", files)
 
 
 def _json(value: Any) -> str:

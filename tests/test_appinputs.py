@@ -163,3 +163,30 @@ def test_an_overlay_file_another_kustomization_names_is_in_the_digest(tree: Path
     before = overlay_digest(tree)
     (tree / "apps/acme/extra/kustomization.yaml").write_text("resources: [] # x\n")
     assert overlay_digest(tree) not in (before, None)
+
+
+def test_named_files_of_any_case_and_depth_are_in_the_digest(tree: Path) -> None:
+    """Strings naming nothing in a directory are passed over without a stat (by its
+    listing): names in capitals, in subdirectories and in `key=file` form still count."""
+    kustomization = tree / "apps/acme/kustomization.yaml"
+    kustomization.write_text("resources: [ns.yaml, Deployment.yaml, Patches/More.yaml]\n"
+                             "configMapGenerator: [{name: x, files: [KEY=Data.TXT]}]\n")
+    (tree / "apps/acme/Patches").mkdir()
+    for rel in ("apps/acme/Deployment.yaml", "apps/acme/Patches/More.yaml",
+                "apps/acme/Data.TXT"):
+        (tree / rel).write_text("kind: ConfigMap\n")
+    before = overlay_digest(tree)
+    for rel in ("apps/acme/Deployment.yaml", "apps/acme/Patches/More.yaml",
+                "apps/acme/Data.TXT"):
+        assert before is not None
+        (tree / rel).write_text("kind: Secret\n")
+        assert overlay_digest(tree) not in (before, None), rel
+        before = overlay_digest(tree)
+
+
+def test_a_link_out_named_in_capitals_means_always_rebuild(tree: Path) -> None:
+    (tree.parent / "Elsewhere.yaml").write_text("kind: ConfigMap\n")
+    (tree / "apps/acme/Linked.yaml").symlink_to(tree.parent / "Elsewhere.yaml")
+    (tree / "apps/acme/kustomization.yaml").write_text("resources: [ns.yaml, Linked.yaml]\n")
+    assert overlay_digest(tree) is None
+    assert digest(tree) is None
