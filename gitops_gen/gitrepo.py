@@ -18,9 +18,30 @@ import git
 
 from gitops_gen.errors import InputError
 
-# Commits of this many files or more have their objects packed ahead (`_pack_ahead`);
+# Commits of this many files or more have their objects packed ahead (`pack_ahead`);
 # git itself leaves fewer than fast-import's unpackLimit (100) loose anyway.
 PACK_AHEAD_FROM = 100
+
+
+PACK_AHEAD_REF = "refs/gitops-gen/pack-ahead"
+
+
+@dataclass
+class PackAhead:
+    """A `git fast-import` packing a commit's objects ahead (`GitRepo.pack_ahead`)."""
+
+    proc: subprocess.Popen[bytes]
+    top: Path
+    finished: bool = False
+
+    def finish(self) -> None:
+        """Wait for it to end, and remove its throw-away ref; once (then a no-op)."""
+        if self.finished:
+            return
+        self.finished = True
+        if self.proc.wait() == 0:
+            subprocess.run(["git", "update-ref", "-d", PACK_AHEAD_REF], cwd=self.top,
+                           capture_output=True)
 
 
 @dataclass(frozen=True)
@@ -89,7 +110,6 @@ class GitRepo:
             with tempfile.TemporaryDirectory(prefix="gitops-gen-index-") as tmp:
                 index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
                 self._index_with_only(names, index["GIT_INDEX_FILE"])
-                self._pack_ahead(names)
                 self._stage(names, index)
                 self._git("commit", "-q", "-m", message,
                           env={**index, **_identity_env(self.repo, identity)})
@@ -133,37 +153,39 @@ class GitRepo:
         else:
             self._git("update-ref", "-m", "gitops-gen: commit taken back", "HEAD", before, made)
 
-    def _pack_ahead(self, names: Sequence[str]) -> None:
-        """Put the blobs and trees a commit of `names` will hold into one pack first.
+    def pack_ahead(self, writes: Mapping[str, bytes], deletes: Sequence[str]) -> PackAhead | None:
+        """Start putting the blobs and trees of a commit that will write `writes` (paths
+        and their bytes) and delete `deletes` into one pack, while the command goes on
+        (writing those files, validating them): `PackAhead.finish` before the commit.
 
         `git commit` writes each new object as a file of its own: a bump of 9,000
         customers, 9,000 blobs and 9,000 trees, 18,000 files (seconds on a busy disk, and
         then `gc --auto` repacking them). `git fast-import` writes the same objects into
         one pack (on a throw-away ref, removed again), and the commit that follows finds
-        them there. Only ever a shortcut: the commit is made from the index as always, and
-        writes whatever this did not provide (a file a filter converts, say)."""
-        if len(names) < PACK_AHEAD_FROM or not self.has_commits():
-            return
-        top = Path(self.repo.working_tree_dir or ".")
-        ref = "refs/gitops-gen/pack-ahead"
+        them there; started before the files are written (from the same bytes), its 0.6 s
+        at 9,000 files runs on the core the writing leaves idle. Only ever a shortcut:
+        the commit is made from the index as always, and writes whatever this did not
+        provide (a file a filter converts, one written as another mode, say)."""
+        if len(writes) + len(deletes) < PACK_AHEAD_FROM or not self.has_commits():
+            return None
         stream = [b"commit %s\ncommitter gitops-gen <> 0 +0000\ndata 0\nfrom %s\n"
-                  % (ref.encode(), self.repo.head.commit.hexsha.encode())]
-        for name in names:
-            if "\n" in name or name.startswith('"'):
-                continue  # would need fast-import's quoting; the commit writes it
-            path, raw = top / name, os.fsencode(name)
-            if path.is_symlink() or (path.exists() and not path.is_file()):
-                continue
-            if not path.exists():
+                  % (PACK_AHEAD_REF.encode(), self.repo.head.commit.hexsha.encode())]
+        for name, content in writes.items():  # each written as a regular, plain file
+            raw = os.fsencode(self.prefix + name)
+            if b"\n" not in raw and not raw.startswith(b'"'):  # else fast-import's quoting
+                stream.append(b"M 100644 inline %s\ndata %d\n%s\n" % (raw, len(content),
+                                                                       content))
+        for name in deletes:
+            raw = os.fsencode(self.prefix + name)
+            if b"\n" not in raw and not raw.startswith(b'"'):
                 stream.append(b"D %s\n" % raw)
-                continue
-            content = path.read_bytes()
-            mode = b"100755" if os.access(path, os.X_OK) else b"100644"
-            stream.append(b"M %s inline %s\ndata %d\n%s\n" % (mode, raw, len(content), content))
-        proc = subprocess.run(["git", "fast-import", "--quiet"], cwd=top, input=b"".join(stream),
-                              capture_output=True)
-        if proc.returncode == 0:
-            subprocess.run(["git", "update-ref", "-d", ref], cwd=top, capture_output=True)
+        top = Path(self.repo.working_tree_dir or ".")
+        with tempfile.TemporaryFile() as data:  # a file, not a pipe: no thread to feed it
+            data.write(b"".join(stream))
+            data.seek(0)
+            proc = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=top, stdin=data,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return PackAhead(proc, top)
 
     def files_in(self, folder: str) -> list[str]:
         """The files under `folder` (platform-relative) that `git add` would take: tracked

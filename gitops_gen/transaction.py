@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gitops_gen.errors import InputError
-from gitops_gen.gitrepo import GitRepo, Identity, require_repo
+from gitops_gen.gitrepo import GitRepo, Identity, PackAhead, require_repo
 from gitops_gen.model import Finding
 from gitops_gen.platform import Platform
 from gitops_gen.stagetimes import StageTimes
@@ -59,23 +59,34 @@ def commit_change(
     stages (write, validate, commit) say how long they took."""
     times = times or StageTimes()
     repo = None if no_commit else require_repo(platform.root)
-    with times.stage("write"):
-        if repo is not None:
-            repo.require_ready()  # before writing and validating, not after
-            _refuse_dirty(repo, sorted({*change.paths, *owned}))
-        snapshot = apply(platform.root, change)
+    pack: PackAhead | None = None
     try:
-        with times.stage("validate"):
-            findings = validate()
-        if findings:
+        with times.stage("write"):
+            if repo is not None:
+                repo.require_ready()  # before writing and validating, not after
+                _refuse_dirty(repo, sorted({*change.paths, *owned}))
+                # the commit's objects, packed while the files are written and checked (if
+                # the check fails, they are unreachable objects, which git's gc prunes)
+                pack = repo.pack_ahead(change.writes, change.deletes)
+            snapshot = apply(platform.root, change)
+        try:
+            with times.stage("validate"):
+                findings = validate()
+            if findings:
+                snapshot.restore()
+                return Outcome(change.paths, findings=findings)
+            with times.stage("commit"):
+                if pack is not None:
+                    pack.finish()
+                sha = repo.commit_paths(change.paths, message, identity(platform)) if (
+                    repo) else None
+        except BaseException:
+            # InputError, a crash or Ctrl-C: whatever happened, the tree goes back
             snapshot.restore()
-            return Outcome(change.paths, findings=findings)
-        with times.stage("commit"):
-            sha = repo.commit_paths(change.paths, message, identity(platform)) if repo else None
-    except BaseException:
-        # InputError, a crash or Ctrl-C: whatever happened, the tree goes back
-        snapshot.restore()
-        raise
+            raise
+    finally:
+        if pack is not None:
+            pack.finish()  # its throw-away ref goes, whatever happened
     return Outcome(change.paths, sha=sha, detached=bool(repo and repo.is_detached()))
 
 

@@ -367,3 +367,28 @@ def test_the_written_files_stand_for_compile_in_the_drift_check(fleet: Path,
     assert {f.customer for f in full.findings} == {"acme"}  # initech keeps its own tag
     assert (taken.findings, taken.objects, taken.customers, taken.build.applications) == (
         full.findings, full.objects, full.customers, full.build.applications)
+
+
+def test_a_bump_of_many_commits_its_objects_packed_and_a_refused_one_leaves_no_ref(
+        platform_copy: Path, cache: Path) -> None:
+    """A change of 100 files or more has its blobs and trees packed by `git fast-import`
+    while the files are written and checked (gitrepo.pack_ahead): the commit leaves one
+    loose object, itself. A bump refused by the check leaves no ref of that behind."""
+    root = platform_copy
+    for n in range(110):
+        (root / f"customers/c{n:03d}.yaml").write_text(f"name: c{n:03d}\n")
+    assert cli("compile", cwd=root).code == 0
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "110 customers", cwd=root)
+    git("gc", "-q", "--prune=now", cwd=root)
+    result = cli("bump-image", "1.4.2", cwd=root)
+    assert result.code == 0, result.text
+    assert len(commit_files(root)) == 111  # the values of each, and the fleet tag
+    assert "count: 1\n" in git("count-objects", "-v", cwd=root)
+    assert git("for-each-ref", "refs/gitops-gen", cwd=root) == ""
+    assert git("fsck", "--no-dangling", cwd=root) == ""
+    _break_tag_666(root)
+    state = tree_state(root)
+    assert cli("bump-image", "6.6.6", cwd=root).code == 1
+    assert tree_state(root) == state
+    assert git("for-each-ref", "refs/gitops-gen", cwd=root) == ""

@@ -52,20 +52,22 @@ def test_dirty_paths_finds_each_kind_of_change_among_many(many: Path) -> None:
 
 
 def test_a_commit_of_many_files_holds_exactly_them(many: Path) -> None:
-    for rel in FILES[:110]:
-        (many / rel).write_text(f"bumped {rel}\n")
-    (many / FILES[1]).chmod(0o755)
-    (many / FILES[115]).unlink()
-    (many / "apps/new/values.yaml").parent.mkdir()
-    (many / "apps/new/values.yaml").write_text("new\n")
-    (many / FILES[119]).write_text("changed, but not committed by us\n")
-    asked = [*FILES[:110], FILES[115], "apps/new/values.yaml"]
+    writes = {rel: f"bumped {rel}\n".encode() for rel in FILES[:110]}
+    writes["apps/new/values.yaml"] = b"new\n"
     git("gc", "-q", "--prune=now", cwd=many)
+    pack = repo_at(many).pack_ahead(writes, [FILES[115]])  # before the files are written
+    assert pack is not None
+    for rel, content in writes.items():
+        (many / rel).parent.mkdir(exist_ok=True)
+        (many / rel).write_bytes(content)
+    (many / FILES[115]).unlink()
+    (many / FILES[119]).write_text("changed, but not committed by us\n")
+    asked = [*writes, FILES[115]]
+    pack.finish()
     sha = repo_at(many).commit_paths(asked, "Bump", BOT)
     assert git("rev-parse", "HEAD", cwd=many).strip() == sha
     assert commit_files(many) == sorted(asked)
     assert git("show", f"HEAD:{FILES[0]}", cwd=many) == f"bumped {FILES[0]}\n"
-    assert git("ls-tree", "HEAD", FILES[1], cwd=many).split()[0] == "100755"
     assert git("status", "--porcelain", cwd=many) == f" M {FILES[119]}\n"  # all else clean
     # its blobs and trees went into a pack ahead of it: one loose object, the commit
     assert "count: 1\n" in git("count-objects", "-v", cwd=many)
@@ -76,13 +78,22 @@ def test_a_commit_of_many_files_holds_exactly_them(many: Path) -> None:
 
 
 def test_what_the_pack_ahead_leaves_out_is_committed_all_the_same(many: Path) -> None:
-    for rel in FILES:
-        (many / rel).write_text(f"bumped {rel}\n")
-    (many / "apps/link.yaml").symlink_to("c000/values.yaml")  # left to git
-    (many / "apps/odd\nname.yaml").write_text("a newline in its name\n")
-    asked = [*FILES, "apps/link.yaml", "apps/odd\nname.yaml"]
+    """A file written otherwise than the pack was told (a link, an executable), or whose
+    name fast-import would need quoted: the commit writes it itself."""
+    writes = {rel: f"bumped {rel}\n".encode() for rel in FILES}
+    writes["apps/odd\nname.yaml"] = b"a newline in its name\n"
+    pack = repo_at(many).pack_ahead({**writes, "apps/link.yaml": b"a file, said the plan\n"},
+                                    [])
+    assert pack is not None
+    for rel, content in writes.items():
+        (many / rel).write_bytes(content)
+    (many / "apps/link.yaml").symlink_to("c000/values.yaml")
+    (many / FILES[1]).chmod(0o755)
+    asked = [*writes, "apps/link.yaml"]
+    pack.finish()
     repo_at(many).commit_paths(asked, "Bump", BOT)
     assert git("ls-tree", "HEAD", "apps/link.yaml", cwd=many).split()[0] == "120000"
+    assert git("ls-tree", "HEAD", FILES[1], cwd=many).split()[0] == "100755"
     assert git("show", "HEAD:apps/odd\nname.yaml", cwd=many) == "a newline in its name\n"
     assert git("status", "--porcelain", cwd=many) == ""
     assert git("fsck", "--no-dangling", cwd=many) == ""
