@@ -62,7 +62,7 @@ def plan_compile(
         # changed) are quicker rendered afresh.
         few = only is not None and len(chosen) * _RENDER_COST_IN_PACK_ENTRIES < len(all_specs)
         renderer = Renderer(platform, render_cache(platform) if cache and not few else None,
-                            jobs, compare=True)
+                            jobs)
         # platform-wide files may list every customer (DNS records): render them for all
         wanted = files_by_path(renderer.render_all(chosen, fleet=all_specs,
                                                    progress=progress))
@@ -70,5 +70,5 @@ def plan_compile(
             renderer.cache.flush()
     with timed(seconds, "diff"):  # what the tree holds against what it should
         owners: set[str | None] | None = None if only is None else {None, *only}
-        change = plan_changes(platform, wanted, owners, held=renderer.held)
+        change = plan_changes(platform, wanted, owners)
     return CompilePlan(all_specs, wanted, change)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -39,7 +39,6 @@ from gitops_gen.platform import (
 from gitops_gen.progress import Progress
 from gitops_gen.rendercache import RenderCache
 from gitops_gen.spec import CustomerSpec
-from gitops_gen.tree import holds
 from gitops_gen.yamlemit import dump_documents, json_text
 
 
@@ -59,11 +58,6 @@ class Renderer:
     platform: Platform
     cache: RenderCache | None = None  # rendercache.py: customers rendered before
     jobs: int = 0  # processes rendering customers (forkpool.py); 0 = one per core
-    # Whether the tree holds each file `render_all` rendered (not those from the cache),
-    # told where it rendered (tree.holds): the compile's diff reads each wanted file,
-    # 1 s on one core at 10,000 customers, where the workers read theirs meanwhile.
-    compare: bool = False
-    held: dict[str, bool] = field(default_factory=dict)
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -118,24 +112,19 @@ class Renderer:
                                 self.jobs, progress=progress))
         for spec, hit in zip(specs, cached, strict=True):
             if hit is None:
-                hit, entry, held = next(fresh)
+                hit, entry = next(fresh)
                 if self.cache is not None:
                     self.cache.put_entry(spec.name, entry)
-                if self.compare:
-                    self.held.update(zip((f.path for f in hit), held, strict=True))
             files.extend(hit)
         return files
 
-    def _render_for_cache(self, spec: CustomerSpec) -> tuple[
-            list[RenderedFile], tuple[str, str] | None, list[bool]]:
-        """The customer's files, their render cache entry and whether the tree holds
-        each (with `compare`), all made where it renders (in the main process, which
-        takes every worker's results in turn, the entries were a third of its samples
-        at 1,000 customers)."""
+    def _render_for_cache(self, spec: CustomerSpec) -> tuple[list[RenderedFile],
+                                                             tuple[str, str] | None]:
+        """The customer's files and their render cache entry, both made where it renders
+        (in the main process, which takes every worker's results in turn, the entries
+        were a third of its samples at 1,000 customers)."""
         files = self._render_customer(spec)
-        held = [holds(self.platform.path(f.path), f.content) for f in files] if (
-            self.compare) else []
-        return files, self.cache.entry(spec, files) if self.cache is not None else None, held
+        return files, self.cache.entry(spec, files) if self.cache is not None else None
 
     def _render(
         self,

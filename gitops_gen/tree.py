@@ -116,20 +116,16 @@ def _relink(path: Path, target: str) -> None:
 
 
 def plan_changes(
-    platform: Platform, wanted: Mapping[str, RenderedFile], owners: set[str | None] | None = None,
-    held: Mapping[str, bool] | None = None,
+    platform: Platform, wanted: Mapping[str, RenderedFile], owners: set[str | None] | None = None
 ) -> TreeChange:
     """What to write and delete so the tree holds exactly `wanted`.
 
     Generated files not wanted any more (their customer was removed) are deleted; with
     `owners`, only orphans generated for those customers (None = platform files) are.
-    `held`: whether the tree holds a wanted file already, where that was found out (by
-    `holds`) since the file was rendered; the others are read here.
     """
     change = TreeChange()
-    held = held or {}
     for rel, rendered in sorted(wanted.items()):
-        if not (held[rel] if rel in held else holds(platform.path(rel), rendered.content)):
+        if not _holds(platform.path(rel), rendered.content):
             change.writes[rel] = rendered.content
     # Files at the paths of customers whose orphans are not wanted here are theirs: not
     # read (at 10,000 customers, reading 40,000 headers costs a second), and directories
@@ -152,7 +148,7 @@ def plan_changes(
     return change
 
 
-def holds(path: Path, content: bytes) -> bool:
+def _holds(path: Path, content: bytes) -> bool:
     """Whether `path` is a regular file of these bytes. A symlink is not, whatever it
     points to: compile writes files, and Argo CD reads a link as git stores it."""
     try:
