@@ -22,6 +22,7 @@ from gitops_gen.errors import InputError
 from gitops_gen.model import Finding, RenderedFile, customer_of_path
 from gitops_gen.platform import GENERATED_MARK, JSON_NOTE_KEY, Platform
 from gitops_gen.progress import Progress
+from gitops_gen.spare import Spare
 
 TEMP_SUFFIX = ".gitops-gen-tmp"
 TEST_KILL_AFTER_WRITES = "GITOPS_GEN_TEST_KILL_AFTER_WRITES"
@@ -227,11 +228,14 @@ def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> S
 
     Generated files come first in `change.writes` as commands build it, hand-written ones
     (a spec, gitops-gen.yaml) last: a run killed before those left only generated files
-    behind, which `compile` puts back. One write at a time, in order: eight threads
-    writing (tried for a disk that made file creation wait) took 3x the time of one on
-    this project's machine when creation was quick, and no less when it was slow (the
-    file system then scans inodes freed in the last minutes under a lock; see
-    benchmarks/README.md), burning the difference as kernel time spinning on that lock.
+    behind, which `compile` puts back. Each file is replaced atomically: renamed over,
+    or, in a change of many files, swapped with a spare file (spare.py), which spares the
+    file system an inode and its blocks freed and allocated per file. One write at a
+    time, in order: eight threads writing (tried for a disk that made file creation
+    wait) took 3x the time of one on this project's machine when creation was quick,
+    and no less when it was slow (the file system then scans inodes freed in the last
+    minutes under a lock; see benchmarks/README.md), burning the difference as kernel
+    time spinning on that lock.
     """
     snapshot = take_snapshot(root, change.paths)
     total = len(change.writes) + len(change.deletes)
@@ -240,12 +244,15 @@ def apply(root: Path, change: TreeChange, progress: Progress | None = None) -> S
     try:
         _test_kill_point(len(done))
         made: set[Path] = set()  # directories known to exist
+        spare = Spare.for_tree(root, len(change.writes))  # many files: spare.py
         for rel, content in change.writes.items():
             path = root / rel
             if path.parent not in made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 made.add(path.parent)
-            _replace(path, content)
+            if spare is None or not spare.write(
+                    os.fspath(path), content, isinstance(snapshot.before[rel], bytes)):
+                _replace(path, content)
             done.append(rel)
             _step(len(done), total, progress)
         for rel in change.deletes:
