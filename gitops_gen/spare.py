@@ -83,10 +83,10 @@ class Spare:
     def _fill(self, content: bytes) -> bool:
         """Write `content` over the spare's bytes (a new spare if there is none); False
         if it is not a plain regular file of this run's to write (it is removed)."""
-        try:
-            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         self._mode)
-        except OSError:  # a symlink (ELOOP), a directory, not ours
+        try:  # O_NONBLOCK: a FIFO there fails (ENXIO) where it would wait for a reader
+            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                         | os.O_NONBLOCK, self._mode)
+        except OSError:  # a symlink (ELOOP), a directory, a FIFO, not ours
             self._remove()
             return False
         try:

@@ -65,7 +65,7 @@ def test_a_bump_swaps_files_in_without_using_up_an_inode_each(fleet: Path) -> No
     assert cli("validate", cwd=fleet).code == 0
 
 
-@pytest.mark.parametrize("kind", ["symlink", "hard link", "directory"])
+@pytest.mark.parametrize("kind", ["symlink", "hard link", "directory", "fifo"])
 def test_a_spare_that_is_no_plain_file_of_its_own_is_never_written_through(
         fleet: Path, tmp_path: Path, kind: str) -> None:
     outside = tmp_path / "outside.txt"
@@ -74,6 +74,8 @@ def test_a_spare_that_is_no_plain_file_of_its_own_is_never_written_through(
         spare(fleet).symlink_to(outside)
     elif kind == "hard link":
         os.link(outside, spare(fleet))
+    elif kind == "fifo":  # opened to write, it would wait for a reader for ever
+        os.mkfifo(spare(fleet))
     else:
         spare(fleet).mkdir()
     result = cli("bump-image", "1.4.2", cwd=fleet)
