@@ -180,11 +180,15 @@ class GitRepo:
             if b"\n" not in raw and not raw.startswith(b'"'):
                 stream.append(b"D %s\n" % raw)
         top = Path(self.repo.working_tree_dir or ".")
-        with tempfile.TemporaryFile() as data:  # a file, not a pipe: no thread to feed it
-            data.write(b"".join(stream))
-            data.seek(0)
-            proc = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=top, stdin=data,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with tempfile.TemporaryFile() as data:  # a file, not a pipe: no thread to feed it
+                data.write(b"".join(stream))
+                data.seek(0)
+                proc = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=top,
+                                        stdin=data, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        except OSError:  # no room for its input (a full /tmp, say): the commit does it all
+            return None
         return PackAhead(proc, top)
 
     def files_in(self, folder: str) -> list[str]:

@@ -58,8 +58,12 @@ class Spare:
         exchange = _renameat2() if writes >= USE_FROM else None
         if exchange is None:
             return None
-        found = subprocess.run(["git", "rev-parse", "--path-format=absolute",
-                                "--git-common-dir"], cwd=root, capture_output=True, check=False)
+        try:
+            found = subprocess.run(["git", "rev-parse", "--path-format=absolute",
+                                    "--git-common-dir"], cwd=root, capture_output=True,
+                                   check=False)
+        except OSError:  # no git
+            return None
         if found.returncode != 0:
             return None
         return cls(os.path.join(os.fsdecode(found.stdout.strip()), SPARE_FILE), exchange)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -369,11 +370,9 @@ def test_the_written_files_stand_for_compile_in_the_drift_check(fleet: Path,
         full.findings, full.objects, full.customers, full.build.applications)
 
 
-def test_a_bump_of_many_commits_its_objects_packed_and_a_refused_one_leaves_no_ref(
-        platform_copy: Path, cache: Path) -> None:
-    """A change of 100 files or more has its blobs and trees packed by `git fast-import`
-    while the files are written and checked (gitrepo.pack_ahead): the commit leaves one
-    loose object, itself. A bump refused by the check leaves no ref of that behind."""
+@pytest.fixture
+def many(platform_copy: Path, cache: Path) -> Path:
+    """110 customers, committed: a bump writes 111 files, over gitrepo.PACK_AHEAD_FROM."""
     root = platform_copy
     for n in range(110):
         (root / f"customers/c{n:03d}.yaml").write_text(f"name: c{n:03d}\n")
@@ -381,6 +380,15 @@ def test_a_bump_of_many_commits_its_objects_packed_and_a_refused_one_leaves_no_r
     git("add", "-A", cwd=root)
     git("commit", "-qm", "110 customers", cwd=root)
     git("gc", "-q", "--prune=now", cwd=root)
+    return root
+
+
+def test_a_bump_of_many_commits_its_objects_packed_and_a_refused_one_leaves_no_ref(
+        many: Path) -> None:
+    """A change of 100 files or more has its blobs and trees packed by `git fast-import`
+    while the files are written and checked (gitrepo.pack_ahead): the commit leaves one
+    loose object, itself. A bump refused by the check leaves no ref of that behind."""
+    root = many
     result = cli("bump-image", "1.4.2", cwd=root)
     assert result.code == 0, result.text
     assert len(commit_files(root)) == 111  # the values of each, and the fleet tag
@@ -392,3 +400,19 @@ def test_a_bump_of_many_commits_its_objects_packed_and_a_refused_one_leaves_no_r
     assert cli("bump-image", "6.6.6", cwd=root).code == 1
     assert tree_state(root) == state
     assert git("for-each-ref", "refs/gitops-gen", cwd=root) == ""
+
+
+def test_a_pack_ahead_without_room_for_its_input_leaves_the_commit_to_git(many: Path) -> None:
+    """The objects packed ahead are a shortcut: where their input cannot be written
+    (files limited to 100 kB here, as a full /tmp would), the commit writes them."""
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, 100 * 1024))
+
+    proc = subprocess.run([sys.executable, "-m", "gitops_gen", "bump-image", "1.4.2"],
+                          cwd=many, capture_output=True, text=True, timeout=300,
+                          preexec_fn=limited)
+    assert proc.returncode == 0, proc.stderr
+    assert "internal error" not in proc.stderr
+    assert len(commit_files(many)) == 111
+    assert git("status", "--porcelain", cwd=many) == ""
+    assert git("fsck", "--no-dangling", cwd=many) == ""
