@@ -39,9 +39,10 @@ class PackAhead:
         if self.finished:
             return
         self.finished = True
-        if self.proc.wait() == 0:
-            subprocess.run(["git", "update-ref", "-d", PACK_AHEAD_REF], cwd=self.top,
-                           capture_output=True)
+        self.proc.wait()
+        # also after a failure: the ref may be a killed run's (--force moved it)
+        subprocess.run(["git", "update-ref", "-d", PACK_AHEAD_REF], cwd=self.top,
+                       capture_output=True)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ class GitRepo:
             with tempfile.TemporaryFile() as data:  # a file, not a pipe: no thread to feed it
                 data.write(b"".join(stream))
                 data.seek(0)
-                proc = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=top,
+                # --force: a run killed before removing its ref left it at another tip
+                proc = subprocess.Popen(["git", "fast-import", "--quiet", "--force"], cwd=top,
                                         stdin=data, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         except OSError:  # no room for its input (a full /tmp, say): the commit does it all

@@ -416,3 +416,16 @@ def test_a_pack_ahead_without_room_for_its_input_leaves_the_commit_to_git(many: 
     assert len(commit_files(many)) == 111
     assert git("status", "--porcelain", cwd=many) == ""
     assert git("fsck", "--no-dangling", cwd=many) == ""
+
+
+def test_a_pack_ahead_ref_left_by_a_killed_run_goes_with_the_next_large_commit(
+        many: Path) -> None:
+    """A run killed while its objects were packed ahead leaves the throw-away ref (at a
+    tip the next pack-ahead does not descend from): the next large commit removes it."""
+    tree = git("rev-parse", "HEAD^{tree}", cwd=many).strip()
+    orphan = git("commit-tree", tree, "-m", "a killed run's", cwd=many).strip()
+    git("update-ref", "refs/gitops-gen/pack-ahead", orphan, cwd=many)
+    result = cli("bump-image", "1.4.2", cwd=many)
+    assert result.code == 0, result.text
+    assert git("for-each-ref", "refs/gitops-gen", cwd=many) == ""
+    assert "count: 2\n" in git("count-objects", "-v", cwd=many)  # the orphan, the commit
