@@ -42,7 +42,8 @@ def partial_validate(
     others = earlier.fleet if earlier else {}
     report = Report(checks=["spec", "drift", "build"])
     with _stage(report, "specs"):
-        known = {**(options.specs or {}), **(earlier.specs if earlier else {})}
+        known = {**(options.written.specs if options.written else {}),
+                 **(earlier.specs if earlier else {})}
         specs = load_all(platform, cache=spec_cache(platform) if options.cache else None,
                          known=known, jobs=options.jobs)
     with _stage(report, "drift"):
@@ -51,7 +52,7 @@ def partial_validate(
                                 jobs=options.jobs)
             change, wanted = plan.change, plan.wanted
         else:  # the tree holds what was just written from these specs: nothing differs
-            change, wanted = TreeChange(), _of_customers(options.written, customers)
+            change, wanted = TreeChange(), _of_customers(options.written.files, customers)
     names = list(customers) if customers is not None else [s.name for s in specs]
     report.customers = names
     with _stage(report, "drift"):

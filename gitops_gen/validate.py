@@ -8,10 +8,10 @@ raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
-from gitops_gen.model import Finding, RenderedFile
+from gitops_gen.model import Finding
 from gitops_gen.platform import Platform, load_platform
 from gitops_gen.progress import Progress
 from gitops_gen.stagetimes import StageTimes
@@ -19,6 +19,7 @@ from gitops_gen.validatememo import remembered_validate
 from gitops_gen.validatereport import Earlier
 from gitops_gen.validatereport import Report as Report  # re-exported: its first home
 from gitops_gen.validatereport import ValidateOptions as ValidateOptions
+from gitops_gen.validatereport import Written as Written
 
 if TYPE_CHECKING:  # GitPython's ~70 ms of imports: not for a report replayed from the memo
     from gitops_gen.transaction import Validate
@@ -55,24 +56,19 @@ class ValidateFactory(Protocol):
 
     def __call__(self, platform: Platform, customers: Sequence[str] | None,
                  times: StageTimes | None = None, progress: Progress | None = None,
-                 written: Mapping[str, RenderedFile] | None = None,
-                 specs: Mapping[str, dict[str, Any]] | None = None) -> Validate: ...
+                 written: Written | None = None) -> Validate: ...
 
 
 def validator_for_commands(platform: Platform, customers: Sequence[str] | None,
                            times: StageTimes | None = None, progress: Progress | None = None,
-                           written: Mapping[str, RenderedFile] | None = None,
-                           specs: Mapping[str, dict[str, Any]] | None = None) -> Validate:
+                           written: Written | None = None) -> Validate:
     """What add/remove/bump-image run before they commit: the tree as now written,
     gitops-gen.yaml included (bump-image changes it). Its stages go to `times`; the
-    build tells `progress` (builds done, of how many) as it goes. `written`: the
-    generated files the command wrote, compiled from the specs and platform it wrote
-    (`ValidateOptions.written`); `specs`: those specs' checked data
-    (`ValidateOptions.specs`)."""
+    build tells `progress` (builds done, of how many) as it goes. `written`: what the
+    command wrote (`ValidateOptions.written`)."""
     def validate() -> list[Finding]:
         report = validate_tree(load_platform(platform.root), customers,
-                               ValidateOptions(progress=progress, written=written,
-                                               specs=specs))
+                               ValidateOptions(progress=progress, written=written))
         if times is not None:
             times.inner["validate"] = report.timings
         return report.findings

@@ -353,15 +353,16 @@ def test_the_written_files_stand_for_compile_in_the_drift_check(fleet: Path,
     validate of the same customers gives, on a tree that holds those files."""
     from gitops_gen.compiler import plan_compile
     from gitops_gen.platform import load_platform
-    from gitops_gen.validate import ValidateOptions, validate_tree
+    from gitops_gen.validate import ValidateOptions, Written, validate_tree
 
     _break_tag_666(fleet)
     config = fleet / "gitops-gen.yaml"
     config.write_text(config.read_text().replace('tag: "1.0.0"', 'tag: "6.6.6"'))
     assert cli("compile", cwd=fleet).code == 0
     platform = load_platform(fleet)
-    written = plan_compile(platform).wanted
-    assert any(f.customer == "globex" for f in written.values())  # everyone's files
+    plan = plan_compile(platform)
+    written = Written(plan.wanted, {spec.name: spec.data for spec in plan.specs})
+    assert any(f.customer == "globex" for f in written.files.values())  # everyone's files
     customers = ["acme", "initech"]
     full = validate_tree(platform, customers, ValidateOptions(cache=False))
     taken = validate_tree(platform, customers, ValidateOptions(cache=False, written=written))

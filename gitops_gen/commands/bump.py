@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from gitops_gen.compiler import plan_compile
 from gitops_gen.console import Console
@@ -21,7 +20,6 @@ from gitops_gen.errors import InputError
 from gitops_gen.gitrepo import GitOps, PushRejected, Upstream, require_repo
 from gitops_gen.handwritten import read_text
 from gitops_gen.imagetag import check_tag
-from gitops_gen.model import RenderedFile
 from gitops_gen.platform import CONFIG_FILE, Platform, load_platform, platform_from_text
 from gitops_gen.progress import Progress, progress_bar
 from gitops_gen.spec import CustomerSpec, check_name, load_all, parse_spec
@@ -30,7 +28,7 @@ from gitops_gen.specedit import set_scalar
 from gitops_gen.stagetimes import StageTimes, timed
 from gitops_gen.transaction import Outcome, commit_change
 from gitops_gen.tree import TreeChange
-from gitops_gen.validate import ValidateFactory
+from gitops_gen.validate import ValidateFactory, Written
 
 TAG_PATH = ("image", "tag")
 
@@ -141,7 +139,7 @@ def _commit(platform: Platform, bump: Bump, no_commit: bool, validator: Validate
                                 times.inner.setdefault("compile", {}), read=bump.specs)
     return commit_change(platform, compiled.change, bump.message,
                          validator(platform, compiled.customers, times, progress,
-                                   written=compiled.files, specs=compiled.specs),
+                                   written=compiled.written),
                          no_commit, owned(platform, bump), times)
 
 
@@ -158,8 +156,7 @@ class Compiled:
 
     change: TreeChange  # those files, and every generated file that changes with them
     customers: list[str]  # whose generated files change
-    files: dict[str, RenderedFile]  # every generated file the tree then holds
-    specs: dict[str, dict[str, Any]]  # every spec's checked data then
+    written: Written  # every generated file the tree then holds, and every spec's data
 
 
 def compile_with(platform: Platform, texts: dict[str, str],
@@ -183,8 +180,8 @@ def compile_with(platform: Platform, texts: dict[str, str],
     plan = plan_compile(target, list(edited.values()), timings=timings)
     touched = {plan.wanted[rel].customer for rel in plan.change.writes}
     plan.change.writes.update({rel: text.encode("utf-8") for rel, text in texts.items()})
-    return Compiled(plan.change, sorted(name for name in touched if name), plan.wanted,
-                    {name: spec.data for name, spec in edited.items()})
+    return Compiled(plan.change, sorted(name for name in touched if name),
+                    Written(plan.wanted, {name: spec.data for name, spec in edited.items()}))
 
 
 def _push(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
@@ -239,8 +236,8 @@ def _replay(platform: Platform, console: Console, bump: Bump, git_ops: GitOps,
     fresh = load_platform(platform.root)
     compiled = compile_with(fresh, merged)
     outcome = commit_change(fresh, compiled.change, bump.message,
-                            validator(fresh, compiled.customers, written=compiled.files,
-                                      specs=compiled.specs), False, owned(fresh, bump))
+                            validator(fresh, compiled.customers, written=compiled.written),
+                            False, owned(fresh, bump))
     if not outcome.ok:
         git_ops.reset_keep(f"{start}~1")
         _refused(console, outcome)
