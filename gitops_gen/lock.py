@@ -36,12 +36,22 @@ _POLL_SECONDS = 0.05
 def lock_path(root: Path) -> Path:
     """Where the lock of the platform at `root` lives: in the repository's common git
     dir (shared by its worktrees), or beside gitops-gen.yaml outside git."""
+    common = git_common_dir(root)
+    return root / f".{LOCK_FILE}" if common is None else common / LOCK_FILE
+
+
+def git_common_dir(root: Path) -> Path | None:
+    """The git directory that the repository holding `root` shares with its worktrees;
+    None outside git (or with no git to ask)."""
     # git itself, not GitPython: a no-op compile should not pay ~40 ms to import it
-    found = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-                           cwd=root, capture_output=True, check=False)
+    try:
+        found = subprocess.run(["git", "rev-parse", "--path-format=absolute",
+                                "--git-common-dir"], cwd=root, capture_output=True, check=False)
+    except OSError:
+        return None
     if found.returncode != 0:
-        return root / f".{LOCK_FILE}"
-    return Path(os.fsdecode(found.stdout.strip())) / LOCK_FILE  # any bytes make a path
+        return None
+    return Path(os.fsdecode(found.stdout.strip()))  # any bytes make a path
 
 
 @contextmanager

@@ -30,9 +30,10 @@ import contextlib
 import ctypes
 import os
 import stat
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
+
+from gitops_gen.lock import git_common_dir
 
 SPARE_FILE = "gitops-gen-spare"
 USE_FROM = 100  # writes in a change from which the spare is used (fewer: the plain way)
@@ -56,17 +57,10 @@ class Spare:
         """The spare of the repository holding `root`, for a change of `writes` files;
         None where it would not serve."""
         exchange = _renameat2() if writes >= USE_FROM else None
-        if exchange is None:
+        common = git_common_dir(root) if exchange is not None else None
+        if exchange is None or common is None:
             return None
-        try:
-            found = subprocess.run(["git", "rev-parse", "--path-format=absolute",
-                                    "--git-common-dir"], cwd=root, capture_output=True,
-                                   check=False)
-        except OSError:  # no git
-            return None
-        if found.returncode != 0:
-            return None
-        return cls(os.path.join(os.fsdecode(found.stdout.strip()), SPARE_FILE), exchange)
+        return cls(os.fspath(common / SPARE_FILE), exchange)
 
     def write(self, target: str, content: bytes, replacing: bool) -> bool:
         """Make the file `target` hold `content` through the spare: swapped with the
