@@ -42,13 +42,10 @@ def lock_path(root: Path) -> Path:
 
 def git_common_dir(root: Path) -> Path | None:
     """The git directory that the repository holding `root` shares with its worktrees;
-    None outside git (or with no git to ask)."""
+    None outside git. Without git to run, FileNotFoundError (which the CLI says plainly)."""
     # git itself, not GitPython: a no-op compile should not pay ~40 ms to import it
-    try:
-        found = subprocess.run(["git", "rev-parse", "--path-format=absolute",
-                                "--git-common-dir"], cwd=root, capture_output=True, check=False)
-    except OSError:
-        return None
+    found = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                           cwd=root, capture_output=True, check=False)
     if found.returncode != 0:
         return None
     return Path(os.fsdecode(found.stdout.strip()))  # any bytes make a path

@@ -57,7 +57,10 @@ class Spare:
         """The spare of the repository holding `root`, for a change of `writes` files;
         None where it would not serve."""
         exchange = _renameat2() if writes >= USE_FROM else None
-        common = git_common_dir(root) if exchange is not None else None
+        try:
+            common = git_common_dir(root) if exchange is not None else None
+        except OSError:  # no git to ask: the plain way
+            return None
         if exchange is None or common is None:
             return None
         return cls(os.fspath(common / SPARE_FILE), exchange)
