@@ -124,6 +124,10 @@ class BuildOptions:
     batch_kustomize: bool = True  # kustomize_batch.py
     in_process_helm: bool = True  # helm_inprocess.py
     progress: Progress | None = None  # (done, total), after each app
+    # told each customer's whole result (its apps' merged, as `build_all` gives it) in
+    # customer order, in this thread, as soon as its last app is built: what follows a
+    # build can go on while the others build
+    on_customer: Callable[[BuildResult], None] | None = None
     # builds from which the in-process helm is used at all: loading it takes ~0.1 s, and
     # the first render of each chart runs the binary as well, to compare
     in_process_helm_from: int = 3
@@ -150,25 +154,49 @@ def build_all(
     options = options or BuildOptions()
     jobs = max(1, jobs)
     builds = [(name, app) for name in sorted(apps) for app in _applications_of(name, apps[name])]
+    merged = {name: BuildResult(name) for name in sorted(apps)}
+    told = _Teller(builds, merged, options.on_customer)
     with ExitStack() as stack:
         workers = _fork_workers(jobs) if (
             options.in_process_helm and jobs >= 2
             and len(builds) >= options.worker_processes_from) else None
         if workers is not None:
             stack.callback(workers.shutdown, cancel_futures=True)
-        results = _build_all(repo_root, builds, toolchain, kube_version, jobs, options, workers)
-    merged = {name: BuildResult(name) for name in sorted(apps)}
-    for (name, _), result in zip(builds, results, strict=True):
-        merged[name].manifests.extend(result.manifests if result else [])
-        merged[name].findings.extend(result.findings if result else [])
+        results = _build_all(repo_root, builds, toolchain, kube_version, jobs, options, workers,
+                             told)
+    told.up_to(len(builds), results)
     return merged
+
+
+class _Teller:
+    """Merges the apps' results into their customers' and tells `on_customer` of each
+    customer whose apps are all built (builds are in customer order)."""
+
+    def __init__(self, builds: list[tuple[str, Manifest]], merged: dict[str, BuildResult],
+                 on_customer: Callable[[BuildResult], None] | None) -> None:
+        self._names = [name for name, _ in builds]
+        self._merged, self._on_customer = merged, on_customer
+        self._next = 0  # the first build not merged yet
+
+    def up_to(self, end: int, results: Sequence[BuildResult | None]) -> None:
+        """Builds before `end` are all done (`results`): merge them, and tell of every
+        customer whose last build is among them."""
+        while self._next < end:
+            name, result = self._names[self._next], results[self._next]
+            self._merged[name].manifests.extend(result.manifests if result else [])
+            self._merged[name].findings.extend(result.findings if result else [])
+            self._next += 1
+            last = self._next == len(self._names) or self._names[self._next] != name
+            if last and self._on_customer is not None:
+                self._on_customer(self._merged[name])
 
 
 def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
                kube_version: str, jobs: int, options: BuildOptions,
-               workers: ProcessPoolExecutor | None) -> list[BuildResult | None]:
+               workers: ProcessPoolExecutor | None, told: _Teller) -> list[BuildResult | None]:
     try:
-        return _build_each(repo_root, builds, toolchain, kube_version, jobs, options, workers)
+        return _build_each(repo_root, builds, toolchain, kube_version, jobs, options, workers,
+                           told)
     finally:
         if options.cache:
             # Also when a build raised: each entry stored is a whole build under its own
@@ -178,7 +206,7 @@ def _build_all(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: T
 
 def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
                 kube_version: str, jobs: int, options: BuildOptions,
-                workers: ProcessPoolExecutor | None) -> list[BuildResult | None]:
+                workers: ProcessPoolExecutor | None, told: _Teller) -> list[BuildResult | None]:
     digests = InputDigests(repo_root, kube_version)
     sdk = installed_version() if options.in_process_helm else None
     keys = _CacheKeys(digests, toolchain, kube_version, sdk) if options.cache else None
@@ -241,6 +269,7 @@ def _build_each(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: 
                 options.cache.put(builds[i][0], key, fresh)
             if options.progress:
                 options.progress(done, len(todo))
+            told.up_to(i + 1, results)  # builds are taken in order: all before i are done
         batched = results_of(batches)
     if overlay_cache is not None:
         for overlay, objects in batched.items():  # untouched: builds took deep copies

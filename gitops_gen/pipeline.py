@@ -12,12 +12,13 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 
 from gitops_gen.argocd import applications, argocd_objects, helm_kube_version
+from gitops_gen.asbuilt import AsBuilt
 from gitops_gen.build import BuildOptions, build_all
 from gitops_gen.buildcache import BuildCache
 from gitops_gen.compiler import plan_compile
 from gitops_gen.datafiles import datafile_findings
 from gitops_gen.k8s_schemas import SchemaStore
-from gitops_gen.model import BuildResult, Finding, Manifest, RenderedFile
+from gitops_gen.model import BuildResult, Manifest, RenderedFile
 from gitops_gen.platform import SCHEMA_DIR, Platform
 from gitops_gen.policy import RULES, Fleet, run_policy
 from gitops_gen.removals import removal_findings
@@ -29,7 +30,7 @@ from gitops_gen.toolchain import cache_root, find_toolchain
 from gitops_gen.tree import TreeChange, drift_findings
 from gitops_gen.validatememo import FLEET_RULES, fleet_stand_ins
 from gitops_gen.validatereport import Earlier, Report, ValidateOptions
-from gitops_gen.validators import select_backend
+from gitops_gen.validators import SchemaValidator, select_backend
 
 
 def partial_validate(
@@ -61,25 +62,32 @@ def partial_validate(
                                else removal_findings(platform, options.base))
         report.findings.extend(datafile_findings(platform, names))
     store = SchemaStore(platform.kube_version, [platform.path(SCHEMA_DIR)])
+    backend = _schema_backend(platform, options, store)
     with _stage(report, "build"):
         # what the drift check just found equal to compile's output need not be read again
         unchanged = {rel: r.content for rel, r in wanted.items() if rel not in change.writes}
-        builds, generated = _build(platform, wanted, unchanged, options, report,
-                                   store.version)
+        generated, unreadable = argocd_objects(
+            platform.root, ((rel, r.customer) for rel, r in wanted.items()), unchanged)
+        report.findings.extend(unreadable)
+        checks = AsBuilt(platform, backend, generated, others)  # schema, policy as built
+        builds = _build(platform, applications(generated), options, report, store.version,
+                        checks)
     manifests = list(generated)
     for result in builds.values():
         report.findings.extend(result.findings)
         manifests.extend(result.manifests)
     report.objects = len(manifests)
+    report.findings.extend(checks.findings)
     with _stage(report, "schema"):
-        report.findings.extend(_schema_findings(platform, options, report, store, manifests))
+        report.checks.append(f"schema ({backend.name})")
+        report.findings.extend(checks.schema_rest(generated, manifests))
     with _stage(report, "policy"):
         by_customer: dict[str, list[Manifest]] = {}
         for manifest in manifests:
             by_customer.setdefault(manifest.customer, []).append(manifest)
         fleet = Fleet({**others, **by_customer}, platform.namespace_for,
                       platform.extra_namespaces_for)
-        report.findings.extend(run_policy(by_customer, platform.policy, fleet=fleet))
+        report.findings.extend(checks.policy_rest(by_customer, fleet))
         if others:  # the others' fleet-wide findings may change with these customers
             report.findings.extend(run_policy(
                 {c: m for c, m in others.items() if c not in by_customer},
@@ -109,29 +117,24 @@ def _stage(report: Report, name: str) -> AbstractContextManager[None]:
     return timed(report.timings, name)
 
 
-def _build(platform: Platform, wanted: Mapping[str, RenderedFile],
-           unchanged: Mapping[str, bytes], options: ValidateOptions, report: Report,
-           kube_version: str) -> tuple[dict[str, BuildResult], list[Manifest]]:
-    """Every customer app built (or taken from the build cache), and the Argo CD
-    objects they were built from."""
-    generated, unreadable = argocd_objects(
-        platform.root, ((rel, r.customer) for rel, r in wanted.items()), unchanged)
-    report.findings.extend(unreadable)
-    apps = applications(generated)
+def _build(platform: Platform, apps: Mapping[str, list[Manifest]], options: ValidateOptions,
+           report: Report, kube_version: str, checks: AsBuilt) -> dict[str, BuildResult]:
+    """Every customer app built (or taken from the build cache), each customer's objects
+    handed to `checks` as soon as they are."""
     toolchain = find_toolchain(platform.tools)
     jobs = options.jobs or os.cpu_count() or 1
     cache = BuildCache(cache_root() / "builds") if options.cache else None
-    build_options = BuildOptions(cache=cache, progress=options.progress, stats=report.build)
-    builds = build_all(platform.root, apps, toolchain, helm_kube_version(kube_version), jobs,
-                       build_options)
-    return builds, generated
+    build_options = BuildOptions(cache=cache, progress=options.progress, stats=report.build,
+                                 on_customer=checks.check)
+    return build_all(platform.root, apps, toolchain, helm_kube_version(kube_version), jobs,
+                     build_options)
 
 
-def _schema_findings(platform: Platform, options: ValidateOptions, report: Report,
-                     store: SchemaStore, manifests: list[Manifest]) -> list[Finding]:
+def _schema_backend(platform: Platform, options: ValidateOptions,
+                    store: SchemaStore) -> SchemaValidator:
+    """The schema check `--backend` (or the config) asks for, before the build: a
+    backend that cannot be had stops the run before it builds anything."""
     backend_name = options.backend if options.backend != "auto" else str(
         platform.validation.get("backend") or "auto")
-    backend = select_backend(backend_name,  # type: ignore[arg-type]
-                             store, platform.validation.get("skipKinds") or [])
-    report.checks.append(f"schema ({backend.name})")
-    return backend.validate(manifests)
+    return select_backend(backend_name,  # type: ignore[arg-type]
+                          store, platform.validation.get("skipKinds") or [])
