@@ -27,7 +27,6 @@ files are written the plain way.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import stat
 from collections.abc import Callable
@@ -131,6 +130,7 @@ def _renameat2() -> Exchange | None:
     """`renameat2(a, b, RENAME_EXCHANGE)` from the C library; None if there is none."""
     if os.uname().sysname != "Linux":
         return None
+    import ctypes  # here: a compile of a few files (a no-op one too) need not load it
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):

@@ -613,6 +613,15 @@ def test_a_validate_after_compile_imports_no_schema_library(fleet: Path) -> None
     assert modules_imported(fleet, libraries, "validate") == "1 ['jsonschema']"
 
 
+def test_a_compile_of_a_few_files_loads_no_c_library_binding(fleet: Path) -> None:
+    """ctypes (for the spare file's renameat2, spare.py) is loaded only by a write of
+    many files: a compile writing one customer's, or nothing, does without it."""
+    assert cli("compile", cwd=fleet).code == 0
+    assert modules_imported(fleet, "ctypes", "compile") == "0 []"  # nothing to write
+    (fleet / "customers" / "acme.yaml").write_text("name: acme\ntier: large\n")
+    assert modules_imported(fleet, "ctypes", "compile") == "0 []"  # a few files
+
+
 def test_a_broken_config_is_checked_every_time_and_never_remembered(
         fleet: Path, cache: Path) -> None:
     first, _ = validate(fleet)
