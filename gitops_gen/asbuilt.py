@@ -34,7 +34,6 @@ class AsBuilt:
     def __init__(self, platform: Platform, backend: SchemaValidator, generated: Sequence[Manifest],
                  others: Mapping[str, Sequence[Manifest]]) -> None:
         self.findings: list[Finding] = []
-        self._platform = platform
         self._backend = backend
         self._each = backend.name == "embedded"  # an in-process check per object
         self._generated: dict[str, list[Manifest]] = {}
@@ -43,6 +42,8 @@ class AsBuilt:
         names = dict.fromkeys([*others, *self._generated], ())
         self._names = Fleet(names, platform.namespace_for, platform.extra_namespaces_for)
         self._own_rules = {**platform.policy, **dict.fromkeys(FLEET_RULES, False)}
+        self._fleet_rules = {**platform.policy,
+                             **dict.fromkeys(set(RULES) - FLEET_RULES, False)}
         self._checked: set[str] = set()
 
     def check(self, result: BuildResult) -> None:
@@ -64,10 +65,10 @@ class AsBuilt:
     def policy_rest(self, by_customer: Mapping[str, Sequence[Manifest]],
                     fleet: Fleet) -> list[Finding]:
         """The policy findings not found customer by customer: the fleet-wide rules for
-        everyone, the others for customers no build told of (those without an
-        Application: the platform's AppProject, which no rule judges today)."""
-        fleet_rules = {**self._platform.policy,
-                       **dict.fromkeys(set(RULES) - FLEET_RULES, False)}
+        every customer of `fleet` (those of `by_customer`, built now, and those a partial
+        run knows from earlier, whose findings may change with them), the others for
+        customers of `by_customer` no build told of (those without an Application: the
+        platform's AppProject, which no rule judges today)."""
         unchecked = {c: m for c, m in by_customer.items() if c not in self._checked}
-        return [*run_policy(by_customer, fleet_rules, fleet=fleet),
+        return [*run_policy(fleet.manifests_by_customer, self._fleet_rules, fleet=fleet),
                 *run_policy(unchecked, self._own_rules, fleet=fleet)]

@@ -20,7 +20,7 @@ from gitops_gen.datafiles import datafile_findings
 from gitops_gen.k8s_schemas import SchemaStore
 from gitops_gen.model import BuildResult, Manifest, RenderedFile
 from gitops_gen.platform import SCHEMA_DIR, Platform
-from gitops_gen.policy import RULES, Fleet, run_policy
+from gitops_gen.policy import Fleet
 from gitops_gen.removals import removal_findings
 from gitops_gen.reporters import ordered
 from gitops_gen.spec import load_all
@@ -28,7 +28,7 @@ from gitops_gen.speccache import spec_cache
 from gitops_gen.stagetimes import timed
 from gitops_gen.toolchain import cache_root, find_toolchain
 from gitops_gen.tree import TreeChange, drift_findings
-from gitops_gen.validatememo import FLEET_RULES, fleet_stand_ins
+from gitops_gen.validatememo import fleet_stand_ins
 from gitops_gen.validatereport import Earlier, Report, ValidateOptions
 from gitops_gen.validators import SchemaValidator, select_backend
 
@@ -88,11 +88,6 @@ def partial_validate(
         fleet = Fleet({**others, **by_customer}, platform.namespace_for,
                       platform.extra_namespaces_for)
         report.findings.extend(checks.policy_rest(by_customer, fleet))
-        if others:  # the others' fleet-wide findings may change with these customers
-            report.findings.extend(run_policy(
-                {c: m for c, m in others.items() if c not in by_customer},
-                {**platform.policy, **dict.fromkeys(set(RULES) - FLEET_RULES, False)},
-                fleet=fleet))
     report.checks.append("policy")
     report.objects_of = {c: len(m) for c, m in by_customer.items()}
     report.fleet = {c: list(ms) for c, ms in others.items() if c not in by_customer}
