@@ -82,8 +82,9 @@ class _Chart:
 class InProcessHelm:
     """Renders charts through helm-python-sdk; one instance per build run."""
 
-    def __init__(self, sdk: ModuleType) -> None:
-        self._sdk = sdk
+    def __init__(self, sdk: ModuleType | None = None) -> None:
+        self._module = sdk  # loaded at the first render here, if not given
+        self._unloadable = False
         self._lock = threading.Lock()
         self._charts: dict[Path, _Chart | None] = {}  # chart dir -> loaded; None: not here
         self._trusted: dict[Path, bool] = {}
@@ -93,21 +94,41 @@ class InProcessHelm:
 
     @classmethod
     def load(cls) -> InProcessHelm | None:
-        """The SDK if it is installed and its library loads; None: use the binary."""
+        """The in-process helm if the SDK is installed; None: use the binary. Its Go
+        library (~0.07 s to load) is loaded by the first render in this process: a build
+        whose renders its worker processes do (build.py) never loads it here."""
         # The SDK's Go runtime reads GOGC once, as it starts, perhaps after the import
         # returns: so it stays set (the helm and kustomize processes that inherit it
         # only collect less often).
         os.environ.update(go_gc_env())
         try:
-            import helm_python
-
-            return cls(helm_python)
-        except (ImportError, OSError, AttributeError):
+            return cls() if importlib.util.find_spec("helm_python") is not None else None
+        except (ImportError, ValueError):
             return None
+
+    @property
+    def _sdk(self) -> ModuleType:
+        assert self._module is not None, "loaded by render() first"
+        return self._module
+
+    def _loaded(self) -> bool:
+        """Whether the SDK is loaded here, loading it on first use (False: its library
+        does not load: every render goes to the binary)."""
+        with self._lock:
+            if self._module is None and not self._unloadable:
+                try:
+                    import helm_python
+
+                    self._module = helm_python
+                except (ImportError, OSError, AttributeError):
+                    self._unloadable = True
+            return self._module is not None
 
     def render(self, chart_dir: Path, release: str, namespace: str,
                value_files: Sequence[Path], parameters: Sequence[SetParameter]) -> str | None:
         """What `helm template` prints for these inputs, or None where the binary must run."""
+        if not self._loaded():
+            return None
         chart = self._chart(chart_dir)
         if chart is None:
             return None

@@ -86,7 +86,8 @@ stats = BuildStats()
 built = build_all(root, platform_apps(root), find_toolchain({}), KUBE, 2,
                   BuildOptions(stats=stats, in_process_helm_from=1,
                                worker_processes_from=1))
-print(json.dumps({"canonical": canonical(built), "stats": asdict(stats)}))
+print(json.dumps({"canonical": canonical(built), "stats": asdict(stats),
+                  "sdk_loaded_here": "helm_python" in sys.modules}))
 """
 
 
@@ -94,6 +95,8 @@ def worker_build(root: Path, mode: str = "plain") -> tuple[Canonical, dict[str, 
     proc = subprocess.run([sys.executable, "-c", WORKER_BUILD, str(root), mode], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300, check=True)
     out = json.loads(proc.stdout)
+    # the SDK's library is loaded here only for renders the workers did not do
+    assert out["sdk_loaded_here"] == (mode != "plain")
     return out["canonical"], out["stats"]
 
 
