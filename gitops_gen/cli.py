@@ -6,14 +6,17 @@ exit code: 0 success, 1 validation findings, 2 usage or input error.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, NoReturn, TextIO, cast
 
 import click
 
@@ -344,6 +347,29 @@ def tools_install(g: Globals) -> int:
 # of CPU. Young collections every 200,000 allocations and full ones rarely instead (as
 # mypy runs); the peak memory stayed the same (a build makes no cyclic garbage).
 RUN_GC_THRESHOLDS = (200_000, 30, 30)
+
+
+def run() -> NoReturn:
+    """The `gitops-gen` command as a process (the console script, `python -m
+    gitops_gen`): `main`, then `hard_exit`."""
+    hard_exit(main())
+
+
+def hard_exit(code: int) -> NoReturn:
+    """End the process with `code` without freeing, one by one, the objects a run kept
+    live to its end (every spec, render and built object of the fleet): the interpreter's
+    own shutdown took ~0.03 s of a 1,000-customer compile, more for a validate, and grows
+    with the fleet. mypy ends its runs the same way (`mypy.util.hard_exit`). The exit
+    handlers run first (multiprocessing's, concurrent.futures', the finalizers of
+    temporary directories) and the standard streams are flushed; where another thread
+    still runs, the process ends the usual way, which waits for it."""
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone: nothing to flush to
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -318,3 +319,25 @@ def test_a_reader_that_goes_away_changes_no_exit_code(platform: Path) -> None:
     assert (code, err) == (1, "")
     code, err = _with_reader_gone("add", "Bad", cwd=platform)
     assert code == 2 and "not a DNS-1123 label" in err
+
+
+def test_a_run_ends_at_once_yet_writes_all_its_output_and_runs_exit_handlers(
+        platform: Path, tmp_path: Path) -> None:
+    """A run ends without the interpreter's teardown (cli.hard_exit): what its output
+    buffers still hold is written, and the exit handlers run (one registered here stands
+    for multiprocessing's and the temporary directories' finalizers)."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    ran = tmp_path / "exit-handler-ran"
+    (hooks / "sitecustomize.py").write_text(
+        f"import atexit, pathlib\natexit.register(pathlib.Path({str(ran)!r}).touch)\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(hooks),
+                                                       os.environ.get("PYTHONPATH")])),
+           "PYTHONUNBUFFERED": ""}  # output to a pipe buffered, as it is by default
+    assert cli("add", "acme", cwd=platform, env=env).code == 0
+    assert ran.exists()
+    ran.unlink()
+    result = cli("validate", "--format", "json", cwd=platform, env=env)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["summary"]["customers"] == 1  # the last bytes too
+    assert ran.exists()
