@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import jinja2
@@ -48,9 +48,16 @@ class _LenientLookupStrictOutput(jinja2.ChainableUndefined, jinja2.StrictUndefin
 
 
 def _finalize(value: Any) -> str:
+    if value.__class__ is str:
+        return _json_string(value)
     if isinstance(value, jinja2.Undefined):
         return str(value)  # StrictUndefined raises here
     return json_text(value)
+
+
+# The strings templates print repeat across customers (a tier's sizes, the registry):
+# each is escaped once a process.
+_json_string = lru_cache(maxsize=65536)(json_text)
 
 
 @dataclass
@@ -67,6 +74,8 @@ class Renderer:
             finalize=_finalize,
             autoescape=False,
             keep_trailing_newline=True,
+            # a run renders templates as it found them: not a stat of its file per render
+            auto_reload=False,
         )
 
     def render_customer(self, spec: CustomerSpec) -> list[RenderedFile]:

@@ -39,58 +39,74 @@ def dump_documents(docs: Sequence[Any]) -> str:
 
 
 def dump(data: Any) -> str:
-    lines = list(_node(data, 0)) if isinstance(data, Mapping | list) else [_scalar(data)]
+    lines: list[str] = []
+    if isinstance(data, Mapping | list):
+        _node(data, 0, lines)
+    else:
+        lines.append(_scalar(data))
     return "\n".join(lines) + "\n"
 
 
-def _node(data: Mapping[str, Any] | list[Any], level: int) -> list[str]:
-    if isinstance(data, Mapping):
-        return _mapping(data, level)
-    return _sequence(data, level)
+def _is_mapping(value: Any) -> bool:
+    # a plain dict without the abc check (~0.2 us each, a tenth of a render's time)
+    return value.__class__ is dict or isinstance(value, Mapping)
 
 
-def _mapping(data: Mapping[str, Any], level: int) -> list[str]:
-    if not data:
-        return [INDENT * level + "{}"]
-    out: list[str] = []
+# Each function appends its lines to `out`: one list for a document (lists of lines
+# made per entry and joined up were a third of the emitter's time).
+def _node(data: Mapping[str, Any] | list[Any], level: int, out: list[str]) -> None:
+    if _is_mapping(data):
+        _mapping(data, level, out)  # type: ignore[arg-type]
+    else:
+        _sequence(data, level, out)  # type: ignore[arg-type]
+
+
+def _mapping(data: Mapping[str, Any], level: int, out: list[str]) -> None:
     pad = INDENT * level
+    if not data:
+        out.append(pad + "{}")
+        return
     for key, value in data.items():
-        head = f"{pad}{_key(key)}:"
-        out.extend(_entry(head, value, level + 1))
-    return out
+        _entry(f"{pad}{_key(key)}:", value, level + 1, out)
 
 
-def _sequence(data: list[Any], level: int) -> list[str]:
-    if not data:
-        return [INDENT * level + "[]"]
-    out: list[str] = []
+def _sequence(data: list[Any], level: int, out: list[str]) -> None:
     pad = INDENT * level
+    if not data:
+        out.append(pad + "[]")
+        return
     for item in data:
-        if isinstance(item, Mapping) and item:
+        if _is_mapping(item) and item:
             # "- key: value" with the rest of the mapping aligned under the first key
-            body = _mapping(item, level + 1)
-            out.append(f"{pad}- {body[0].lstrip()}")
-            out.extend(body[1:])
+            first = len(out)
+            _mapping(item, level + 1, out)
+            out[first] = f"{pad}- {out[first].lstrip()}"
         else:
-            out.extend(_entry(f"{pad}-", item, level + 1))
-    return out
+            _entry(f"{pad}-", item, level + 1, out)
 
 
-def _entry(head: str, value: Any, level: int) -> list[str]:
-    if isinstance(value, Mapping | list) and value:
-        return [head, *_node(value, level)]
-    if isinstance(value, Mapping):
-        return [f"{head} {{}}"]
-    if isinstance(value, list):
-        return [f"{head} []"]
-    return [f"{head} {_scalar(value)}"]
+def _entry(head: str, value: Any, level: int, out: list[str]) -> None:
+    if value.__class__ is str:
+        out.append(f"{head} {_string(value)}")
+        return
+    mapping = _is_mapping(value)
+    if mapping or isinstance(value, list):
+        if value:
+            out.append(head)
+            _node(value, level, out)
+        else:
+            out.append(f"{head} {{}}" if mapping else f"{head} []")
+        return
+    out.append(f"{head} {_scalar(value)}")
 
 
 def _key(key: Any) -> str:
-    return _string(str(key))
+    return _string(key if key.__class__ is str else str(key))
 
 
 def _scalar(value: Any) -> str:
+    if value.__class__ is str:
+        return _string(value)
     if value is None:
         return "null"
     if value is True:
