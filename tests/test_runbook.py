@@ -313,6 +313,35 @@ def test_one_removal_passes_and_ci_can_compare_with_its_target_branch(fleet: Pat
     assert "unknown revision 'no-such-rev'" in result.err
 
 
+def test_mass_removal_counts_the_platforms_own_specs_in_a_subdirectory(tmp_path: Path) -> None:
+    """A platform inside a larger repository: the base revision's customers are those
+    of its own customers/, not of a customers/ elsewhere in the repository."""
+    repo = tmp_path / "repo"
+    (repo / "customers").mkdir(parents=True)
+    (repo / "customers/elsewhere.yaml").write_text("name: elsewhere\n")  # not the platform's
+    git("init", "-q", "-b", "main", cwd=repo)
+    assert cli("validate", cwd=repo).code == 2  # no platform there: nothing else is asked
+    assert cli("init", "deploy/prod", cwd=repo).code == 0
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "The platform", cwd=repo)
+    root = repo / "deploy/prod"
+    for name in ("acme", "globex", "initech"):
+        assert cli("add", name, cwd=root).code == 0
+    for name in ("acme", "globex"):
+        (root / f"customers/{name}.yaml").unlink()
+    assert cli("compile", cwd=root).code == 0
+    result = cli("validate", "--format", "json", cwd=root)
+    assert result.code == 1, result.text
+    [finding] = json.loads(result.out)["findings"]
+    assert "removes 2 customers at once (acme, globex)" in finding["message"]
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "Two at once, on purpose", cwd=repo)
+    assert cli("validate", cwd=root).code == 0
+    assert cli("validate", "--base", "HEAD~1", cwd=root).code == 1
+    result = cli("validate", "--base", "--all", cwd=root)
+    assert result.code == 2 and "unknown revision '--all'" in result.err
+
+
 def test_remove_is_subject_to_the_mass_removal_rule(fleet: Path) -> None:
     (fleet / "customers/globex.yaml").unlink()  # an accident, not yet committed
     spec = fleet / "customers/acme.yaml"
