@@ -65,8 +65,8 @@ _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
 # a line that is a comment and nothing else; what a comment may hold (YAML's printable
 # characters, no line break but `\n`)
 _COMMENT_LINE = re.compile(r" *#")
-_COMMENT_TEXT = re.compile(
-    "[\t\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*")
+# (spelled as what it excludes: the class of what it allows took ~3 ms to compile)
+_COMMENT_TEXT = re.compile("[^\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]*")
 
 Path = tuple[str | int, ...]
 _MAX_SHAPES = 512
