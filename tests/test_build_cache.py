@@ -114,12 +114,9 @@ def test_a_warm_validate_builds_nothing_and_reports_the_same(fleet: Path, cache:
 # modules named in MODULES_ASKED it imported (not a GITOPS_GEN_ variable: the run memo
 # keys on those).
 _MODULES_IMPORTED = """
-import os, runpy, sys
-sys.argv = ["gitops-gen", *sys.argv[1:]]
-try:
-    runpy.run_module("gitops_gen", run_name="__main__")
-except SystemExit as exit:
-    code = exit.code
+import os, sys
+from gitops_gen.cli import main  # not the process entry, which ends the process at once
+code = main(sys.argv[1:])
 asked = set(os.environ["MODULES_ASKED"].split())
 print(code, sorted({m.split(".")[0] for m in sys.modules} & asked))
 """

@@ -59,18 +59,15 @@ def test_bump_moves_unpinned_customers_in_one_commit(fleet: Path) -> None:
 # Runs the CLI in one process and prints its exit code, then how many times each spec
 # file was opened (an audit hook sees every open, whoever makes it).
 _SPEC_OPENS = """
-import collections, os, runpy, sys
+import collections, os, sys
 opened = collections.Counter()
 def hook(event, args):
     if (event == "open" and isinstance(args[0], str) and "/customers/" in args[0]
             and args[0].endswith(".yaml")):
         opened[os.path.basename(args[0])] += 1
 sys.addaudithook(hook)
-sys.argv = ["gitops-gen", *sys.argv[1:]]
-try:
-    runpy.run_module("gitops_gen", run_name="__main__")
-except SystemExit as exit:
-    code = exit.code
+from gitops_gen.cli import main  # not the process entry, which ends the process at once
+code = main(sys.argv[1:])
 print(code, dict(sorted(opened.items())))
 """
 
