@@ -53,6 +53,7 @@ from gitops_gen.helm_inprocess import (
     SetParameter,
     installed_version,
     render_objects,
+    rendered,
 )
 from gitops_gen.kustomize_batch import results_of, submit_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
@@ -313,7 +314,8 @@ class _Prerendered:
     def __init__(self, workers: ProcessPoolExecutor, builds: int, jobs: int) -> None:
         self._workers = workers
         self._lock = threading.Lock()
-        self._index: dict[RenderRequest, list[tuple[Future[list[Rendered | None]], int]]] = {}
+        self._index: dict[RenderRequest, list[tuple[Future[list[bytes | Rendered | None]],
+                                                    int]]] = {}
         self._chunk: list[RenderRequest] = []
         # small chunks: the first results come early and the last ones spread over all
         # workers; up to 32 renders (~0.1 s) amortize a task's round trip
@@ -342,13 +344,13 @@ class _Prerendered:
                 return False, None
             future, position = entries.pop(0)  # each render once: objects get changed
         try:
-            rendered = future.result()[position]
+            render = rendered(future.result()[position])
         except Exception:  # a worker that died or failed: not a finding, render here
             return False, None
-        if rendered is not None and rendered[1]:
+        if render is not None and render[1]:
             with self._lock:
                 self.schema_checked += 1
-        return True, rendered
+        return True, render
 
 
 class _CacheKeys:
