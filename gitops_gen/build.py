@@ -24,7 +24,6 @@ Problems are `Finding`s with rule "build", never exceptions.
 
 from __future__ import annotations
 
-import copy
 import gc
 import json
 import multiprocessing
@@ -44,7 +43,7 @@ import yaml
 
 from gitops_gen.appinputs import KUSTOMIZATION_NAMES, InputDigests
 from gitops_gen.buildcache import BuildCache, build_key
-from gitops_gen.docshapes import SHAPES, documents
+from gitops_gen.docshapes import SHAPES, documents, plain_copy
 from gitops_gen.goyaml import GoYamlLoader as GoYamlLoader  # its first home was here
 from gitops_gen.helm_inprocess import (
     InProcessHelm,
@@ -398,6 +397,29 @@ class _Engines:
     helm: InProcessHelm | None = None
     prerendered: _Prerendered | None = None
     paths: Resolver = field(default_factory=Resolver)
+    # what a source directory holds, looked at once a run (a build's plan and its builds
+    # looked at the chart's directory ~10 times a customer); like `paths`, true while the
+    # tree does not change under the run
+    sources: dict[Path, _SourceDir] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _SourceDir:
+    """A source path as discovery sees it."""
+
+    is_dir: bool
+    kustomization: Path | None  # its kustomization file, if it has one
+    chart: bool  # it holds a Chart.yaml file
+
+
+def _source_dir(app: _App, app_dir: Path) -> _SourceDir:
+    known = app.engines.sources.get(app_dir)
+    if known is None:
+        is_dir = app_dir.is_dir()
+        known = app.engines.sources[app_dir] = _SourceDir(
+            is_dir, _kustomization_file(app_dir) if is_dir else None,
+            is_dir and (app_dir / "Chart.yaml").is_file())
+    return known
 
 
 def _plan(repo_root: Path, builds: list[tuple[str, Manifest]], toolchain: Toolchain,
@@ -534,7 +556,7 @@ def _read_application(
         raise _Problem(
             file, "not an Argo CD Application: needs metadata.name and spec.source or spec.sources"
         )
-    root = repo_root.resolve()
+    root = (engines or _Engines()).paths.resolve(repo_root)
     destination = _mapping(spec.get("destination"))
     repo_url = _own_repo_url(sources)
     refs = {
@@ -610,12 +632,13 @@ def _resolve_source(app: _App, source: dict[str, Any]) -> tuple[str, Path] | Non
             return None
         raise _Problem(app.file, "source has neither path nor ref")
     app_dir = _inside(app, app.root, str(source["path"] or "."), app.file)
-    if not app_dir.is_dir():
+    found = _source_dir(app, app_dir)
+    if not found.is_dir:
         raise _Problem(app.file, f"source path {source['path']!r} is not a directory")
-    return _source_type(app, source, app_dir), app_dir
+    return _source_type(app, source, found), app_dir
 
 
-def _source_type(app: _App, source: dict[str, Any], app_dir: Path) -> str:
+def _source_type(app: _App, source: dict[str, Any], found: _SourceDir) -> str:
     """Argo CD's choice: explicit `helm:`/`kustomize:` options, else what the path holds.
 
     Discovery marks a path holding both Chart.yaml and a kustomization as kustomize.
@@ -629,9 +652,9 @@ def _source_type(app: _App, source: dict[str, Any], app_dir: Path) -> str:
         )
     if explicit and explicit[0] in ("helm", "kustomize"):
         return explicit[0]
-    if not explicit and _kustomization_file(app_dir):
+    if not explicit and found.kustomization:
         return "kustomize"
-    if not explicit and (app_dir / "Chart.yaml").is_file():
+    if not explicit and found.chart:
         return "helm"
     raise _Problem(
         app.file,
@@ -924,7 +947,7 @@ _KUSTOMIZE_HARMLESS_OPTIONS = frozenset({"kubeVersion", "apiVersions"})
 
 
 def _kustomize(app: _App, source: dict[str, Any], overlay: Path) -> list[Manifest]:
-    kfile = app.rel(_kustomization_file(overlay) or overlay)
+    kfile = app.rel(_source_dir(app, overlay).kustomization or overlay)
     edits = sorted(
         k
         for k, v in _mapping(source.get("kustomize")).items()
@@ -938,7 +961,7 @@ def _kustomize(app: _App, source: dict[str, Any], overlay: Path) -> list[Manifes
         )
     if (batched := app.engines.overlays.get(overlay)) is not None:
         # copied: two Applications may share an overlay, and namespaces are filled in
-        return [Manifest(app.customer, obj, kfile) for obj in copy.deepcopy(batched)]
+        return [Manifest(app.customer, obj, kfile) for obj in plain_copy(batched)]
     try:
         out = run([*app.toolchain.kustomize_cmd, str(overlay)], cwd=app.root).stdout
     except ToolFailed as exc:
