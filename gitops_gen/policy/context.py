@@ -48,12 +48,14 @@ class PolicyContext:
     manifests: Sequence[Manifest]
     fleet: Fleet
 
-    @property
+    # cached: a rule asks for each of the customer's objects (namespace.py), and the
+    # platform formats the names from its config each time
+    @cached_property
     def namespace(self) -> str:
         """The namespace this customer's namespaced objects belong in by default."""
         return self.fleet.expected_namespace(self.customer)
 
-    @property
+    @cached_property
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace this customer's objects may be in (its own first)."""
         return self.fleet.namespaces_of(self.customer)
