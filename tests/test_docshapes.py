@@ -149,6 +149,21 @@ def test_each_read_is_a_value_of_its_own() -> None:
     assert shapes.reused == 1
 
 
+def test_reads_of_one_shape_share_their_unchanged_scalars() -> None:
+    """Containers are each read's own, the strings in them the shape's: a build keeps
+    every customer's objects, and a copy of each string (tried: copies read back from
+    marshal bytes) made a worker's renders a quarter larger in the main process."""
+    shapes = Shapes()
+    text = "metadata:\n  name: a\n  labels: {team: platform-engineering}\n"
+    first = shapes.load("x", text)
+    second = shapes.load("x", text.replace("name: a", "name: b"))
+    assert shapes.reused == 1 and second["metadata"]["name"] == "b"
+    assert second["metadata"] is not first["metadata"]
+    [key] = second["metadata"]["labels"]
+    assert second["metadata"]["labels"]["team"] is first["metadata"]["labels"]["team"]
+    assert key is next(iter(first["metadata"]["labels"]))
+
+
 @pytest.mark.parametrize("root", PLATFORMS, ids=lambda p: p.name)
 def test_what_the_tools_print(root: Path) -> None:
     """Every document of the platforms' helm and kustomize output, read in turn by one
