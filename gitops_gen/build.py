@@ -52,7 +52,7 @@ from gitops_gen.helm_inprocess import (
     SetParameter,
     installed_version,
     render_objects,
-    rendered,
+    rendered_chunk,
 )
 from gitops_gen.kustomize_batch import results_of, submit_overlays
 from gitops_gen.model import BuildResult, Finding, Manifest
@@ -316,8 +316,9 @@ class _Prerendered:
     def __init__(self, workers: ProcessPoolExecutor, builds: int, jobs: int) -> None:
         self._workers = workers
         self._lock = threading.Lock()
-        self._index: dict[RenderRequest, list[tuple[Future[list[bytes | Rendered | None]],
-                                                    int]]] = {}
+        self._index: dict[RenderRequest, list[tuple[_Sent, int]]] = {}
+        # chunks read back, until each of their renders is taken: (renders, how many left)
+        self._read: dict[_Sent, tuple[list[Rendered | None], int]] = {}
         self._chunk: list[RenderRequest] = []
         # small chunks: the first results come early and the last ones spread over all
         # workers; up to 32 renders (~0.1 s) amortize a task's round trip
@@ -346,13 +347,32 @@ class _Prerendered:
                 return False, None
             future, position = entries.pop(0)  # each render once: objects get changed
         try:
-            render = rendered(future.result()[position])
+            render = self._render_of(future, position)
         except Exception:  # a worker that died or failed: not a finding, render here
             return False, None
         if render is not None and render[1]:
             with self._lock:
                 self.schema_checked += 1
         return True, render
+
+
+    def _render_of(self, future: _Sent, position: int) -> Rendered | None:
+        """The render at `position` of a chunk, the chunk read back by its first taker."""
+        sent = future.result()
+        with self._lock:
+            read = self._read.get(future)
+            if read is None:
+                renders = rendered_chunk(sent)
+                read = renders, len(renders)
+            renders, left = read
+            if left > 1:
+                self._read[future] = renders, left - 1
+            else:
+                self._read.pop(future, None)  # each render is taken once: the chunk goes
+        return renders[position]
+
+
+_Sent = Future[bytes | list[Rendered | None]]
 
 
 class _CacheKeys:

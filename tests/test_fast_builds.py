@@ -17,6 +17,7 @@ map iteration falls.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -31,7 +32,7 @@ import yaml
 from gitops_gen.argocd import applications, argocd_objects
 from gitops_gen.build import BuildOptions, BuildStats, build_all
 from gitops_gen.goyaml import GoYamlLoader, objects_of_value
-from gitops_gen.helm_inprocess import ValuesSchema, _portable_regex
+from gitops_gen.helm_inprocess import ValuesSchema, _portable_regex, rendered_chunk, sent_chunk
 from gitops_gen.kustomize_batch import BATCH_MAX, SOLO, batches, build_overlays
 from gitops_gen.model import BuildResult, Manifest
 from gitops_gen.platform import load_platform
@@ -121,6 +122,21 @@ def test_fast_paths_equal_the_reference_on_real_platforms(root: Path) -> None:
     assert worker_stats["worker_processes"] == 2
     assert worker_stats["in_process_helm"] == stats.in_process_helm
     assert worker_stats["values_checked_here"] == stats.values_checked_here
+
+
+def test_a_chunk_of_worker_renders_comes_back_equal_with_its_shared_strings_shared() -> None:
+    """The main process keeps every render for the run: the keys that one document shape
+    gives all a chunk's renders stay one string each, as in the worker."""
+    key = "".join(["app.kubernetes.io/", "name"])  # not interned: shared only by reference
+    renders = [([("templates/a.yaml", {"metadata": {"labels": {key: name}}})], True)
+               for name in ("acme", "globex")]
+    back = rendered_chunk(sent_chunk([*renders, None]))
+    assert back == [*renders, None]
+    first, second = (next(iter(obj["metadata"]["labels"])) for [(_, obj)], _ in back[:2])
+    assert first is second
+    # what marshal cannot write (a YAML timestamp some loaders make a date) goes as it is
+    unsendable: list[Any] = [([("t.yaml", {"day": datetime.date(2026, 12, 5)})], False)]
+    assert rendered_chunk(sent_chunk(unsendable)) is unsendable
 
 
 def test_no_worker_processes_beside_another_thread() -> None:
