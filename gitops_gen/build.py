@@ -309,6 +309,10 @@ def _fork_workers(jobs: int) -> ProcessPoolExecutor | None:
     return workers
 
 
+# a chunk of renders, as a worker process sends it back (`render_objects`)
+_Sent = Future[bytes | list[Rendered | None]]
+
+
 class _Prerendered:
     """The in-process helm's renders of a build, done ahead by worker processes (in
     chunks, which the workers take in order, as the build's threads do)."""
@@ -355,7 +359,6 @@ class _Prerendered:
                 self.schema_checked += 1
         return True, render
 
-
     def _render_of(self, future: _Sent, position: int) -> Rendered | None:
         """The render at `position` of a chunk, the chunk read back by its first taker."""
         sent = future.result()
@@ -371,8 +374,6 @@ class _Prerendered:
                 self._read.pop(future, None)  # each render is taken once: the chunk goes
         return renders[position]
 
-
-_Sent = Future[bytes | list[Rendered | None]]
 
 
 class _CacheKeys:

@@ -220,7 +220,6 @@ def plain_copy(value: Any) -> Any:
     return value  # scalars are immutable
 
 
-
 def _flow_changes(flow: list[tuple[Path, int, int]], old: str, new: str,
                   changes: list[tuple[Path, Any]]) -> bool:
     """Whether `new` is `old` with each of its quoted flow scalars (`flow`) replaced by a
