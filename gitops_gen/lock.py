@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from gitops_gen.errors import InputError
+from gitops_gen.procs import git_output
 
 LOCK_FILE = "gitops-gen.lock"
 _POLL_SECONDS = 0.05
@@ -44,11 +44,8 @@ def git_common_dir(root: Path) -> Path | None:
     """The git directory that the repository holding `root` shares with its worktrees;
     None outside git. Without git to run, FileNotFoundError (which the CLI says plainly)."""
     # git itself, not GitPython: a no-op compile should not pay ~40 ms to import it
-    found = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-                           cwd=root, capture_output=True, check=False)
-    if found.returncode != 0:
-        return None
-    return Path(os.fsdecode(found.stdout.strip()))  # any bytes make a path
+    found = git_output(root, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    return None if found is None else Path(found)  # any bytes make a path
 
 
 @contextmanager

@@ -43,6 +43,14 @@ class ToolFailed(Exception):
         return f"`{shlex.join(self.cmd)}` {how}" + (f":\n{tail}" if tail else "")
 
 
+def git_output(cwd: Path, *args: str) -> str | None:
+    """What `git ARGS` prints in `cwd`, trailing newlines cut, in any bytes (a path may
+    hold any); None if it failed. Without git to run, FileNotFoundError (which the CLI
+    says plainly)."""
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    return os.fsdecode(done.stdout).rstrip("\n") if done.returncode == 0 else None
+
+
 def stderr_tail(stderr: str, lines: int = _STDERR_TAIL_LINES) -> str:
     """The last `lines` non-blank lines of `stderr`."""
     kept = [line for line in stderr.splitlines() if line.strip()]

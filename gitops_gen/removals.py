@@ -12,13 +12,12 @@ them in separate commits. Databases are never dropped either way.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from gitops_gen.errors import InputError
 from gitops_gen.model import Finding
 from gitops_gen.platform import CONFIG_FILE, SPEC_DIR, Platform, is_spec_file
+from gitops_gen.procs import git_output
 
 RULE = "mass-removal"
 DEFAULT_LIMIT = 1
@@ -50,20 +49,15 @@ def _spec_files_at(root: Path, base: str) -> list[str] | None:
     """The names of the files in the platform's customers/ as of commit `base`; None
     outside git or before the first commit. git itself, not GitPython: validate needs
     nothing else of it, and importing it took ~35 ms of each cold validate."""
-    sha = None if base.startswith("-") else _git(  # a revision never becomes an option
+    sha = None if base.startswith("-") else git_output(  # a revision never becomes an option
         root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
     if sha is None:
-        if _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}") is None:
+        if git_output(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}") is None:
             return None  # outside git, or no commit yet
-        top = _git(root, "rev-parse", "--show-toplevel")
+        top = git_output(root, "rev-parse", "--show-toplevel")
         raise InputError(f"unknown revision {base!r}: no such commit in {top} (a branch, tag "
                          "or sha; fetch a remote branch first)")
     # paths relative to the platform root, as the working directory of ls-tree
-    listing = _git(root, "ls-tree", "-z", "--name-only", sha.strip(), "--", f"{SPEC_DIR}/")
+    listing = git_output(root, "ls-tree", "-z", "--name-only", sha, "--", f"{SPEC_DIR}/")
     return sorted(entry.rsplit("/", 1)[-1] for entry in (listing or "").split("\0") if entry)
 
-
-def _git(root: Path, *args: str) -> str | None:
-    """git's output (None if it failed), run in `root`."""
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
-    return os.fsdecode(done.stdout).strip("\n") if done.returncode == 0 else None
